@@ -1,0 +1,56 @@
+"""stacked-keras: deep (stacked) recurrent networks for Keras 3.
+
+Builders that set `return_sequences` right for every layer of a stack, a model
+zoo, a linter that finds broken vertical connections in hand-written models,
+and SavedModel export.
+
+Importing this package imports neither TensorFlow nor Keras: each name below
+loads its module on first use, so the static linter stays fast and light.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from stacked_keras._version import __version__
+
+# public name -> (module, attribute); attribute None means the module itself.
+_EXPORTS: dict[str, tuple[str, str | None]] = {
+    "return_sequences_for": ("stacked_keras.stack", "return_sequences_for"),
+    "deep_rnn": ("stacked_keras.builders", "deep_rnn"),
+    "deep_lstm": ("stacked_keras.builders", "deep_lstm"),
+    "deep_gru": ("stacked_keras.builders", "deep_gru"),
+    "deep_simple_rnn": ("stacked_keras.builders", "deep_simple_rnn"),
+    "describe": ("stacked_keras.describe", "describe"),
+    "reference_forward": ("stacked_keras.reference", "forward"),
+    "export_saved_model": ("stacked_keras.export", "export_saved_model"),
+    "lint": ("stacked_keras.lint", "lint"),
+    "fix": ("stacked_keras.lint", "fix"),
+    "Report": ("stacked_keras.lint", "Report"),
+    "Finding": ("stacked_keras.lint.findings", "Finding"),
+    "LintCallback": ("stacked_keras.lint", "LintCallback"),
+    "ModelGraph": ("stacked_keras.graph", "ModelGraph"),
+    "plot_stack": ("stacked_keras.plot", "plot_stack"),
+    "build_from_spec": ("stacked_keras.zoo", "build_from_spec"),
+    "spec_of": ("stacked_keras.zoo", "spec_of"),
+    "zoo": ("stacked_keras.zoo", None),
+    "experiments": ("stacked_keras.experiments", None),
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module_name, attribute = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'stacked_keras' has no attribute {name!r}") from None
+    module = importlib.import_module(module_name)
+    value = module if attribute is None else getattr(module, attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

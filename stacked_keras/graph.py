@@ -1,0 +1,461 @@
+"""The model graph that every part of stacked-keras speaks.
+
+Each lint front-end (Python source, notebooks, live models, saved files) turns
+its input into one `ModelGraph`; the rules read only this graph. A graph is a
+set of `LayerNode`s joined by `Edge`s, in the order the layers were written.
+
+Nothing here imports TensorFlow or Keras: the graph is plain data.
+
+Conventions:
+
+- `LayerNode.cls` is the Keras class name as written (`"LSTM"`,
+  `"Bidirectional"`, `"Dense"`, `"InputLayer"`, ...). Spellings such as
+  `tf.keras.layers.LSTM` or `L.LSTM` become `"LSTM"`.
+- Wrappers keep the layer they wrap in `wrapped`: `Bidirectional(LSTM(..))` is
+  a `"Bidirectional"` node whose `wrapped` is an `"LSTM"` node, and
+  `RNN(LSTMCell(..))` is an `"RNN"` node whose `wrapped` is an `"LSTMCell"`.
+- `config` holds the arguments that are known, under Keras's own config keys
+  (`return_sequences`, `units`, `rate`, `target_shape`, ...). A missing key
+  means the Keras default (see `KERAS_DEFAULTS`); the value `UNKNOWN` means
+  the front-end could not know it (a static front-end meeting a runtime value).
+  Rules never report an error on an `UNKNOWN`.
+- Functions applied between layers (`tf.expand_dims`, `ops.reshape`, ...) are
+  nodes too, with `cls` set to their name (`"expand_dims"`) and `kind="op"`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "UNKNOWN",
+    "Location",
+    "LayerNode",
+    "Edge",
+    "ModelGraph",
+    "RECURRENT_LAYERS",
+    "RECURRENT_CELLS",
+    "WRAPPERS",
+    "RANK_KEEPING",
+    "TIME_COLLAPSING",
+    "TIME_FABRICATING",
+    "KERAS_DEFAULTS",
+    "canonical_class",
+]
+
+
+class _Unknown:
+    """The value of a setting that cannot be known without running code."""
+
+    _instance: "_Unknown | None" = None
+
+    def __new__(cls) -> "_Unknown":
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+    def __bool__(self) -> bool:  # an unknown must never pass for True or False
+        raise TypeError(
+            "UNKNOWN has no truth value: compare with `is UNKNOWN` before using it"
+        )
+
+    def __reduce__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN: Any = _Unknown()
+
+# Layers that run a recurrence over a time axis.
+RECURRENT_LAYERS = frozenset(
+    {
+        "SimpleRNN",
+        "LSTM",
+        "GRU",
+        "RNN",
+        "ConvLSTM1D",
+        "ConvLSTM2D",
+        "ConvLSTM3D",
+        "CuDNNLSTM",
+        "CuDNNGRU",
+    }
+)
+
+# Cells, and the layer each one behaves like once wrapped in `RNN`.
+RECURRENT_CELLS = {
+    "SimpleRNNCell": "SimpleRNN",
+    "LSTMCell": "LSTM",
+    "GRUCell": "GRU",
+    "StackedRNNCells": "RNN",
+}
+
+WRAPPERS = frozenset({"Bidirectional", "TimeDistributed"})
+
+# Layers whose output keeps the rank of their input: a vector stays a vector
+# and a sequence stays a sequence. A vector passing through them into a
+# recurrent layer is still a broken vertical connection.
+RANK_KEEPING = frozenset(
+    {
+        "Dropout",
+        "SpatialDropout1D",
+        "GaussianNoise",
+        "GaussianDropout",
+        "AlphaDropout",
+        "ActivityRegularization",
+        "BatchNormalization",
+        "LayerNormalization",
+        "GroupNormalization",
+        "UnitNormalization",
+        "Normalization",
+        "Rescaling",
+        "Dense",
+        "EinsumDense",
+        "Activation",
+        "ReLU",
+        "LeakyReLU",
+        "PReLU",
+        "ELU",
+        "Softmax",
+        "Masking",
+        "Identity",
+        "Add",
+        "Subtract",
+        "Multiply",
+        "Average",
+        "Maximum",
+        "Minimum",
+    }
+)
+
+# Layers that remove the time axis: what follows them is per sample.
+TIME_COLLAPSING = frozenset(
+    {
+        "Flatten",
+        "GlobalAveragePooling1D",
+        "GlobalMaxPooling1D",
+        "GlobalAveragePooling2D",
+        "GlobalMaxPooling2D",
+        "GlobalAveragePooling3D",
+        "GlobalMaxPooling3D",
+    }
+)
+
+# Layers and ops that can turn a vector into a sequence.
+TIME_FABRICATING = frozenset(
+    {"Reshape", "expand_dims", "reshape", "RepeatVector"}
+)
+
+# Keras defaults for the config keys the rules read, by class.
+_RECURRENT_DEFAULTS = {
+    "return_sequences": False,
+    "return_state": False,
+    "go_backwards": False,
+    "stateful": False,
+    "unroll": False,
+    "activation": "tanh",
+    "recurrent_activation": "sigmoid",
+    "use_bias": True,
+    "dropout": 0.0,
+    "recurrent_dropout": 0.0,
+    "kernel_regularizer": None,
+    "recurrent_regularizer": None,
+    "bias_regularizer": None,
+    "activity_regularizer": None,
+}
+KERAS_DEFAULTS: dict[str, dict[str, Any]] = {
+    "SimpleRNN": dict(_RECURRENT_DEFAULTS),
+    "LSTM": dict(_RECURRENT_DEFAULTS),
+    "GRU": dict(_RECURRENT_DEFAULTS, reset_after=True),
+    "RNN": {
+        k: _RECURRENT_DEFAULTS[k]
+        for k in ("return_sequences", "return_state", "go_backwards", "stateful", "unroll")
+    },
+    "ConvLSTM1D": dict(_RECURRENT_DEFAULTS),
+    "ConvLSTM2D": dict(_RECURRENT_DEFAULTS),
+    "ConvLSTM3D": dict(_RECURRENT_DEFAULTS),
+    "SimpleRNNCell": {k: _RECURRENT_DEFAULTS[k] for k in ("activation", "use_bias", "dropout", "recurrent_dropout")},
+    "LSTMCell": {k: _RECURRENT_DEFAULTS[k] for k in ("activation", "recurrent_activation", "use_bias", "dropout", "recurrent_dropout")},
+    "GRUCell": dict(
+        {k: _RECURRENT_DEFAULTS[k] for k in ("activation", "recurrent_activation", "use_bias", "dropout", "recurrent_dropout")},
+        reset_after=True,
+    ),
+    "Dense": {"activation": None, "use_bias": True, "kernel_regularizer": None},
+    "Bidirectional": {"merge_mode": "concat"},
+}
+
+_ALIASES = {
+    # Keras 2 / tf.keras names that mean the same layer.
+    "CuDNNLSTM": "CuDNNLSTM",
+    "CuDNNGRU": "CuDNNGRU",
+    "Convolution1D": "Conv1D",
+    "Conv1DTranspose": "Conv1DTranspose",
+    "GlobalAvgPool1D": "GlobalAveragePooling1D",
+    "GlobalMaxPool1D": "GlobalMaxPooling1D",
+    "GlobalAvgPool2D": "GlobalAveragePooling2D",
+    "GlobalMaxPool2D": "GlobalMaxPooling2D",
+    "Input": "InputLayer",
+}
+
+
+def canonical_class(name: str) -> str:
+    """Returns the class name a layer is known by in the graph.
+
+    Strips module prefixes (`keras.layers.LSTM` -> `LSTM`) and maps the few
+    aliases Keras keeps (`GlobalAvgPool1D` -> `GlobalAveragePooling1D`,
+    `Input` -> `InputLayer`).
+    """
+    short = name.rsplit(".", 1)[-1]
+    return _ALIASES.get(short, short)
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a layer was written: file, line and column (1-based), notebook cell.
+
+    `cell` is the 1-based index among the notebook's code cells, and then
+    `line` counts from the top of that cell.
+    """
+
+    path: str | None = None
+    line: int | None = None
+    column: int | None = None
+    cell: int | None = None
+    end_line: int | None = None
+    end_column: int | None = None
+
+
+@dataclass
+class LayerNode:
+    """One layer (or one op between layers) of a model.
+
+    Args:
+        name: the layer's name (`lstm_1`), or a generated one when the source
+            does not give it.
+        cls: the Keras class name (`"LSTM"`), or the op name for `kind="op"`.
+        config: known settings under Keras's config keys; a missing key means
+            the Keras default, `UNKNOWN` means not statically known.
+        wrapped: for wrappers (`Bidirectional`, `TimeDistributed`) and for
+            `RNN`, the layer or cell inside.
+        location: where the layer was written, when the front-end knows.
+        kind: `"layer"`, `"op"` (a function between layers) or `"input"`.
+        id: the node's index in its graph, set by `ModelGraph.add`.
+    """
+
+    name: str
+    cls: str
+    config: dict[str, Any] = field(default_factory=dict)
+    wrapped: "LayerNode | None" = None
+    location: Location | None = None
+    kind: str = "layer"
+    id: int = -1
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """A config value, falling back to the Keras default for this class."""
+        if key in self.config:
+            return self.config[key]
+        return KERAS_DEFAULTS.get(self.cls, {}).get(key, default)
+
+    @property
+    def core(self) -> "LayerNode":
+        """The innermost layer: the LSTM inside `Bidirectional(LSTM(..))`.
+
+        For `RNN(LSTMCell(..))` the core is the `RNN` node itself, since the
+        `RNN` layer holds `return_sequences`; see `cell_type` for the cell.
+        """
+        node = self
+        while node.cls in WRAPPERS and node.wrapped is not None:
+            node = node.wrapped
+        return node
+
+    @property
+    def is_recurrent(self) -> bool:
+        """Whether the layer (or the layer it wraps) runs a recurrence."""
+        return self.core.cls in RECURRENT_LAYERS
+
+    @property
+    def cell_type(self) -> str | None:
+        """`"LSTM"`, `"GRU"`, `"SimpleRNN"`, `"ConvLSTM2D"`... or None.
+
+        `RNN(LSTMCell(..))` reports `"LSTM"`; an `RNN` over an unknown or
+        custom cell reports `"RNN"`.
+        """
+        core = self.core
+        if core.cls not in RECURRENT_LAYERS:
+            return None
+        if core.cls == "RNN" and core.wrapped is not None:
+            return RECURRENT_CELLS.get(core.wrapped.cls, "RNN")
+        return core.cls
+
+    @property
+    def cell_config(self) -> "LayerNode":
+        """The node whose config holds the cell settings (units, activation...).
+
+        The cell for `RNN(LSTMCell(..))`, the core layer otherwise.
+        """
+        core = self.core
+        if core.cls == "RNN" and core.wrapped is not None:
+            return core.wrapped
+        return core
+
+    @property
+    def return_sequences(self) -> Any:
+        """True, False or UNKNOWN; None when the layer is not recurrent."""
+        if not self.is_recurrent:
+            return None
+        return self.core.get("return_sequences", False)
+
+    @property
+    def wrappers(self) -> tuple[str, ...]:
+        """The wrapper classes around the core layer, outermost first."""
+        names = []
+        node = self
+        while node.cls in WRAPPERS and node.wrapped is not None:
+            names.append(node.cls)
+            node = node.wrapped
+        return tuple(names)
+
+
+@dataclass(frozen=True)
+class Edge:
+    """Data flowing from node `src` into node `dst`.
+
+    `role` is `"input"` for the ordinary input and `"initial_state"` for a
+    state handed to a recurrent layer (`LSTM(..)(x, initial_state=...)`).
+    `index` orders several inputs of one node (`Concatenate()([a, b])`).
+    """
+
+    src: int
+    dst: int
+    role: str = "input"
+    index: int = 0
+
+
+@dataclass
+class ModelGraph:
+    """A model as the linter sees it.
+
+    Args:
+        name: the model's name (the variable or class it came from, or the
+            Keras model name).
+        path: the file it came from (as the user gave it), if any.
+        nodes: the layers, in the order they were written.
+        edges: the data flow between them.
+        inputs: ids of the model's input nodes (may be empty when the input is
+            implicit, as in a `Sequential` without `Input`).
+        outputs: ids of the nodes whose output is the model's output.
+        loss: the loss given to `compile`, when known (a string such as
+            `"mse"`, or `UNKNOWN`).
+        target_shape: the shape of the training target without the batch
+            axis, when a model is linted with data.
+        location: where the model itself was written.
+        origin: which front-end built it (`"source"`, `"notebook"`, `"model"`,
+            `"config"`).
+    """
+
+    name: str = "model"
+    path: str | None = None
+    nodes: list[LayerNode] = field(default_factory=list)
+    edges: list[Edge] = field(default_factory=list)
+    inputs: list[int] = field(default_factory=list)
+    outputs: list[int] = field(default_factory=list)
+    loss: Any = None
+    target_shape: tuple[int | None, ...] | None = None
+    location: Location | None = None
+    origin: str = "unknown"
+
+    # -- building -----------------------------------------------------------
+    def add(self, node: LayerNode) -> LayerNode:
+        """Appends a node and gives it its id."""
+        node.id = len(self.nodes)
+        self.nodes.append(node)
+        return node
+
+    def connect(self, src: int | LayerNode, dst: int | LayerNode, role: str = "input", index: int = 0) -> None:
+        """Adds an edge from `src` to `dst` (nodes or ids)."""
+        s = src.id if isinstance(src, LayerNode) else src
+        d = dst.id if isinstance(dst, LayerNode) else dst
+        for i in (s, d):
+            if not 0 <= i < len(self.nodes):
+                raise ValueError(f"edge {s}->{d} names node {i}, which is not in the graph")
+        self.edges.append(Edge(s, d, role, index))
+
+    @classmethod
+    def chain(cls, nodes: Iterable[LayerNode], **kwargs: Any) -> "ModelGraph":
+        """A graph where each node feeds the next (a `Sequential` model).
+
+        The first node is the input when its kind is `"input"`; the last node
+        is the output.
+        """
+        graph = cls(**kwargs)
+        previous: LayerNode | None = None
+        for node in nodes:
+            graph.add(node)
+            if previous is not None:
+                graph.connect(previous, node)
+            previous = node
+        if graph.nodes:
+            if graph.nodes[0].kind == "input":
+                graph.inputs = [0]
+            graph.outputs = [len(graph.nodes) - 1]
+        return graph
+
+    # -- reading ------------------------------------------------------------
+    def node(self, node_id: int) -> LayerNode:
+        return self.nodes[node_id]
+
+    def successors(self, node: int | LayerNode, role: str | None = "input") -> list[LayerNode]:
+        """Nodes reading this node's output (by `role`; None for any role)."""
+        i = node.id if isinstance(node, LayerNode) else node
+        return [self.nodes[e.dst] for e in self.edges if e.src == i and (role is None or e.role == role)]
+
+    def predecessors(self, node: int | LayerNode, role: str | None = "input") -> list[LayerNode]:
+        """Nodes whose output this node reads (by `role`; None for any role)."""
+        i = node.id if isinstance(node, LayerNode) else node
+        found = [e for e in self.edges if e.dst == i and (role is None or e.role == role)]
+        return [self.nodes[e.src] for e in sorted(found, key=lambda e: e.index)]
+
+    def incoming(self, node: int | LayerNode) -> list[Edge]:
+        i = node.id if isinstance(node, LayerNode) else node
+        return [e for e in self.edges if e.dst == i]
+
+    def recurrent_nodes(self) -> list[LayerNode]:
+        """The recurrent layers, in the order they were written."""
+        return [n for n in self.nodes if n.is_recurrent]
+
+    def walk_forward(self, start: int | LayerNode, through: frozenset[str] | Iterable[str]) -> Iterator[tuple[LayerNode, list[LayerNode]]]:
+        """Follows the data from `start` through layers whose class is in `through`.
+
+        Yields `(node, path)` for each node reached whose class is *not* in
+        `through` (the first layer that changes the data), where `path` lists
+        the pass-through layers crossed on the way. Only `"input"` edges are
+        followed. Each node is yielded once per path; cycles are cut.
+        """
+        through = frozenset(through)
+        first = start.id if isinstance(start, LayerNode) else start
+        stack: list[tuple[int, list[LayerNode]]] = [(first, [])]
+        seen_edges: set[tuple[int, int]] = set()
+        while stack:
+            current, path = stack.pop()
+            for nxt in reversed(self.successors(current)):
+                key = (current, nxt.id)
+                if key in seen_edges:
+                    continue
+                seen_edges.add(key)
+                if nxt.cls in through and nxt.kind != "input":
+                    stack.append((nxt.id, path + [nxt]))
+                else:
+                    yield nxt, path
+
+    def is_output(self, node: int | LayerNode) -> bool:
+        i = node.id if isinstance(node, LayerNode) else node
+        return i in self.outputs
+
+    def __iter__(self) -> Iterator[LayerNode]:
+        return iter(self.nodes)
+
+    def __len__(self) -> int:
+        return len(self.nodes)

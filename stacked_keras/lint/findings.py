@@ -1,0 +1,80 @@
+"""What the linter reports: one `Finding` per problem, with its severity.
+
+Plain data, no TensorFlow. The rules (`rules.py`) and the front-ends (for
+unreadable inputs, SK0xx) create findings; `report.py` formats them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+__all__ = ["Severity", "Finding", "SEVERITIES"]
+
+
+class Severity:
+    """The three severities, in increasing order."""
+
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+SEVERITIES = (Severity.INFO, Severity.WARNING, Severity.ERROR)
+
+
+def severity_rank(severity: str) -> int:
+    """0 for info, 1 for warning, 2 for error.
+
+    Raises:
+        ValueError: for any other string, naming the accepted values.
+    """
+    try:
+        return SEVERITIES.index(severity)
+    except ValueError:
+        raise ValueError(
+            f"severity must be one of {', '.join(SEVERITIES)}, got {severity!r}"
+        ) from None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem found in one model.
+
+    Args:
+        code: the rule code (`"SK101"`).
+        name: the rule's name (`"broken-vertical-connection"`).
+        severity: `"error"`, `"warning"` or `"info"`.
+        message: one sentence on what is wrong.
+        fix: one sentence on how to fix it.
+        path: the file as the user gave it, or None for a live model.
+        line: 1-based line of the layer call to change (in the cell for
+            notebooks), when known.
+        column: 1-based column, when known.
+        layer: the name of the layer to change.
+        cell: 1-based index of the notebook code cell, for notebooks.
+        model: the name of the model the finding belongs to.
+    """
+
+    code: str
+    name: str
+    severity: str
+    message: str
+    fix: str = ""
+    path: str | None = None
+    line: int | None = None
+    column: int | None = None
+    layer: str | None = None
+    cell: int | None = None
+    model: str | None = None
+
+    def __post_init__(self) -> None:
+        severity_rank(self.severity)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The finding as a JSON-ready dict (every field, None included)."""
+        return asdict(self)
+
+    def with_location(self, **changes: Any) -> "Finding":
+        """A copy with some fields changed (path, line, ...)."""
+        return replace(self, **changes)
