@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-__all__ = ["Severity", "Finding", "SEVERITIES"]
+__all__ = ["Severity", "Finding", "SEVERITIES", "severity_rank", "UnreadableInput"]
 
 
 class Severity:
@@ -78,3 +78,36 @@ class Finding:
     def with_location(self, **changes: Any) -> "Finding":
         """A copy with some fields changed (path, line, ...)."""
         return replace(self, **changes)
+
+
+class UnreadableInput(Exception):
+    """Raised by a front-end for an input it cannot read.
+
+    `lint()` turns it into one SK0xx finding for that file and goes on with the
+    other files. Codes:
+
+    - SK001 unreadable-file: the file cannot be opened or decoded (I/O error,
+      not UTF-8, unknown file kind, a directory with nothing to lint).
+    - SK002 syntax-error: Python source (or a notebook cell) does not parse.
+    - SK003 malformed-notebook: not a notebook (bad JSON, no `cells`).
+    - SK004 malformed-config: not a Keras model config (bad JSON, missing or
+      mistyped keys, cycles or dangling references in a functional graph).
+    - SK005 archive-refused: a `.keras` or `.h5` file that is corrupt,
+      truncated, over a size limit, or holds no model config.
+
+    Args:
+        code: one of the codes above.
+        message: what is wrong, naming the file's problem and the fix.
+        line: 1-based line, when the problem has one.
+        column: 1-based column, when known.
+        cell: 1-based notebook code cell, for notebooks.
+    """
+
+    def __init__(self, code: str, message: str, *, line: int | None = None,
+                 column: int | None = None, cell: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.line = line
+        self.column = column
+        self.cell = cell

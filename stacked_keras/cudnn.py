@@ -1,0 +1,88 @@
+"""When an LSTM or GRU layer can run on cuDNN's fused kernel.
+
+Keras 3 (TensorFlow and JAX backends) hands an LSTM or GRU to cuDNN only when
+its settings match what the fused kernel computes; otherwise it falls back to
+the generic loop, several times slower on a GPU. The conditions follow
+Keras's own `cudnn_ok` checks (`keras/src/backend/tensorflow/rnn.py`) and the
+layers' `use_cudnn` and `recurrent_dropout` handling.
+
+Builders (as a warning) and the linter (rule SK202) both ask this module.
+Plain Python: no TensorFlow import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["cudnn_blockers"]
+
+_DEFAULTS = {
+    "activation": "tanh",
+    "recurrent_activation": "sigmoid",
+    "unroll": False,
+    "use_bias": True,
+    "recurrent_dropout": 0.0,
+    "reset_after": True,
+    "use_cudnn": "auto",
+}
+
+
+def _name(value: Any) -> Any:
+    """An activation's name: `"tanh"` for "tanh", keras.activations.tanh, or a serialized dict."""
+    if isinstance(value, Mapping):
+        value = value.get("config", value.get("class_name"))
+        if isinstance(value, Mapping):
+            value = value.get("name")
+    if callable(value):
+        value = getattr(value, "__name__", value)
+    return value
+
+
+def cudnn_blockers(cell_type: str, config: Mapping[str, Any]) -> list[str]:
+    """Lists the settings that keep an LSTM or GRU layer off the cuDNN kernel.
+
+    Args:
+        cell_type: `"LSTM"` or `"GRU"`; other cell types have no cuDNN kernel
+            and return an empty list.
+        config: the layer's settings under Keras's argument names; missing
+            keys take the Keras defaults. Values that are not plain Python
+            (for instance the linter's UNKNOWN) are skipped: only settings
+            known to block are reported.
+
+    Returns:
+        One readable reason per blocking setting, such as
+        `"recurrent_dropout=0.2 (cuDNN needs 0)"`; empty when the layer is
+        eligible.
+
+    Example:
+
+    >>> cudnn_blockers("LSTM", {"recurrent_dropout": 0.2})
+    ['recurrent_dropout=0.2 (cuDNN needs 0)']
+    """
+    if cell_type not in ("LSTM", "GRU"):
+        return []
+
+    def known(key: str) -> Any:
+        value = config.get(key, _DEFAULTS[key])
+        return value if isinstance(value, (str, bool, int, float)) or value is None or callable(value) or isinstance(value, Mapping) else None
+
+    reasons = []
+    if known("use_cudnn") is False:
+        reasons.append("use_cudnn=False")
+    activation = _name(known("activation"))
+    if isinstance(activation, str) and activation != "tanh":
+        reasons.append(f"activation={activation!r} (cuDNN needs 'tanh')")
+    recurrent = _name(known("recurrent_activation"))
+    if isinstance(recurrent, str) and recurrent != "sigmoid":
+        reasons.append(f"recurrent_activation={recurrent!r} (cuDNN needs 'sigmoid')")
+    if known("unroll") is True:
+        reasons.append("unroll=True (cuDNN needs False)")
+    if known("use_bias") is False:
+        reasons.append("use_bias=False (cuDNN needs True)")
+    dropout = known("recurrent_dropout")
+    if isinstance(dropout, (int, float)) and not isinstance(dropout, bool) and dropout > 0:
+        reasons.append(f"recurrent_dropout={dropout} (cuDNN needs 0)")
+    if cell_type == "GRU" and known("reset_after") is False:
+        reasons.append("reset_after=False (cuDNN needs True)")
+    return reasons

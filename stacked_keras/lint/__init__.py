@@ -1,0 +1,1 @@
+"""The linter: finds broken vertical connections in stacked recurrent models."""
