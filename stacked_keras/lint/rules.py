@@ -1,0 +1,1729 @@
+"""The rule catalogue of the stacked-keras linter.
+
+Every rule has a code that never changes meaning once released, a kebab-case
+name, a default severity, a one-line summary, a page of documentation (ruff's
+four headings: **What it does**, **Why is this bad?**, **Example**, **Use
+instead**) and, for the rules that read models, a `check(graph)` function.
+
+Codes:
+
+- SK0xx: the input could not be read (built by `input_finding` from the
+  front-ends' `UnreadableInput`; these rules have no `check`).
+- SK1xx: the vertical connection between stacked recurrent layers (SK101
+  broken connection, SK102 sequence into a per-sample head, SK103 time axis
+  fabricated from a vector).
+- SK2xx: training and speed hints (SK201 deep SimpleRNN stacks, SK202
+  cuDNN-ineligible settings, SK203 deep stacks without regularization).
+
+The rules read only the shared `ModelGraph` (`stacked_keras/graph.py`), never
+Keras itself, so this module imports neither TensorFlow nor Keras. They are
+written to stay quiet when they cannot be sure: a setting the front-end could
+not know (`UNKNOWN`) never produces an error, and odd graphs (cycles, edges to
+missing nodes, missing or strange config values) never make them raise.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from stacked_keras.cudnn import cudnn_blockers
+from stacked_keras.graph import (
+    KERAS_DEFAULTS,
+    RANK_KEEPING,
+    RECURRENT_LAYERS,
+    TIME_COLLAPSING,
+    TIME_FABRICATING,
+    UNKNOWN,
+    WRAPPERS,
+    LayerNode,
+    Location,
+    ModelGraph,
+)
+from stacked_keras.lint.findings import Finding, Severity, UnreadableInput
+
+__all__ = ["Rule", "RULES", "check", "input_finding", "rule_page", "rules_table"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule of the linter: its code, its documentation and its check.
+
+    Args:
+        code: the rule code (`"SK101"`); it never changes meaning.
+        name: the rule's kebab-case name (`"broken-vertical-connection"`).
+        severity: the default severity of its findings (`"error"`,
+            `"warning"` or `"info"`); a rule may report less when the
+            evidence is weak (SK102).
+        summary: one line saying what the rule finds.
+        doc: the rule's page in markdown, with the headings `## What it
+            does`, `## Why is this bad?`, `## Example` and `## Use instead`.
+        fixable: whether `stacked-keras lint --fix` and
+            `stacked_keras.fix(model)` repair its findings.
+        check: a function `graph -> list[Finding]`, or None for the SK0xx
+            rules, which front-ends raise instead.
+    """
+
+    code: str
+    name: str
+    severity: str
+    summary: str
+    doc: str
+    fixable: bool = False
+    check: Callable[[ModelGraph], list[Finding]] | None = None
+
+
+# ---------------------------------------------------------------------------
+# Reading a graph safely
+# ---------------------------------------------------------------------------
+
+# Layers a recurrent layer's output can cross without changing what it is (a
+# vector stays a vector, a sequence a sequence). `Concatenate` keeps the rank
+# too: Keras requires inputs of one rank.
+_PASS_THROUGH = RANK_KEEPING | {"Concatenate"}
+_DROPOUT_LAYERS = frozenset(
+    {
+        "Dropout",
+        "SpatialDropout1D",
+        "SpatialDropout2D",
+        "SpatialDropout3D",
+        "GaussianDropout",
+        "GaussianNoise",
+        "AlphaDropout",
+    }
+)
+# Reshapes that can fabricate a time axis; RepeatVector is the deliberate
+# encoder-decoder bridge and is kept apart.
+_RESHAPING = TIME_FABRICATING - {"RepeatVector"}
+# Layers that keep the time axis of their input, to find a layer's timesteps.
+_TIME_KEEPING = _PASS_THROUGH | {"Embedding", "Masking", "TimeDistributed"}
+_CLASSIFICATION_LOSSES = frozenset(
+    {
+        "binarycrossentropy",
+        "bce",
+        "categoricalcrossentropy",
+        "sparsecategoricalcrossentropy",
+        "binaryfocalcrossentropy",
+        "categoricalfocalcrossentropy",
+        "hinge",
+        "squaredhinge",
+        "categoricalhinge",
+    }
+)
+_WRAPPER_DEPTH_LIMIT = 16
+
+
+def _class_of(node: Any) -> str:
+    """A node's class name, or "" when it has none that can be read."""
+    cls = getattr(node, "cls", None)
+    return cls if isinstance(cls, str) else ""
+
+
+def _core_of(node: LayerNode) -> LayerNode:
+    """The innermost layer, like `LayerNode.core` but safe on wrapper cycles."""
+    current = node
+    for _ in range(_WRAPPER_DEPTH_LIMIT):
+        inner = getattr(current, "wrapped", None)
+        if _class_of(current) not in WRAPPERS or not isinstance(inner, LayerNode):
+            return current
+        current = inner
+    return current
+
+
+def _setting(node: LayerNode, key: str, default: Any = None) -> Any:
+    """A config value (Keras default when missing); UNKNOWN for unreadable config."""
+    config = getattr(node, "config", None)
+    if type(config) is not dict and not isinstance(config, Mapping):
+        return UNKNOWN
+    if key in config:
+        return config[key]
+    defaults = KERAS_DEFAULTS.get(_class_of(node), {})
+    return defaults.get(key, default)
+
+
+def _as_bool(value: Any) -> Any:
+    """True or False for a boolean value (numpy's too), UNKNOWN for anything else."""
+    if value is UNKNOWN:
+        return UNKNOWN
+    if isinstance(value, bool):
+        return value
+    if type(value).__name__ == "bool_":
+        return bool(value)
+    return UNKNOWN
+
+
+def _as_number(value: Any) -> float | None:
+    """A known real number, or None (UNKNOWN, strings, booleans...)."""
+    if value is UNKNOWN or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    return None
+
+
+def _as_int(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value
+
+
+def _shape_of(value: Any, *, drop_batch: bool = False) -> tuple[int | None, ...] | None:
+    """A shape given as a list or tuple of ints and Nones, or None."""
+    if value is UNKNOWN or not isinstance(value, (list, tuple)):
+        return None
+    dims = list(value)
+    if drop_batch:
+        if not dims:
+            return None
+        dims = dims[1:]
+    if not all(d is None or _as_int(d) is not None for d in dims):
+        return None
+    return tuple(dims)
+
+
+def _activation_name(value: Any) -> str | None:
+    """`"sigmoid"` for "sigmoid", a serialized activation or a function; None if unknown."""
+    if value is UNKNOWN:
+        return None
+    if value is None:
+        return "linear"
+    if isinstance(value, Mapping):
+        inner = value.get("config")
+        if isinstance(inner, Mapping):
+            inner = inner.get("name")
+        value = inner if isinstance(inner, str) else value.get("class_name")
+    elif callable(value):
+        value = getattr(value, "__name__", None)
+    return value.lower() if isinstance(value, str) else None
+
+
+def _loss_name(value: Any) -> str | None:
+    """A loss's name, squeezed (`"binarycrossentropy"`), or None when unknown."""
+    if value is UNKNOWN or value is None:
+        return None
+    if isinstance(value, Mapping):
+        inner = value.get("config")
+        name = inner.get("name") if isinstance(inner, Mapping) else None
+        if value.get("class_name") == "function" and isinstance(inner, str):
+            name = inner  # a serialized loss function: {"class_name": "function", "config": "mse"}
+        value = name if isinstance(name, str) else value.get("class_name")
+    elif not isinstance(value, str):
+        name = getattr(value, "name", None)
+        if not isinstance(name, str):
+            name = getattr(value, "__name__", None)
+        value = name if isinstance(name, str) else type(value).__name__
+    if not isinstance(value, str):
+        return None
+    return re.sub(r"[^a-z0-9]", "", value.lower()) or None
+
+
+def _postorder(start: int, dependencies: Callable[[int], Iterable[int]],
+               compute: Callable[[int, dict], Any], memo: dict[int, Any]) -> Any:
+    """Computes `memo[start]` after the values it depends on, without recursion.
+
+    A dependency still being computed (a cycle) is simply missing from `memo`
+    when `compute` runs, which then treats it as unknown.
+    """
+    if start in memo:
+        return memo[start]
+    in_progress: set[int] = set()
+    stack: list[tuple[int, bool]] = [(start, False)]
+    while stack:
+        node, ready = stack.pop()
+        if ready:
+            memo[node] = compute(node, memo)
+            in_progress.discard(node)
+            continue
+        if node in memo or node in in_progress:
+            continue
+        in_progress.add(node)
+        stack.append((node, True))
+        for dep in dependencies(node):
+            if dep not in memo and dep not in in_progress:
+                stack.append((dep, False))
+    return memo[start]
+
+
+class _GraphView:
+    """A read-only view of a `ModelGraph` that the rules can trust.
+
+    Edges naming nodes that do not exist are dropped, cycles are cut, and the
+    answers the rules share (time axes, stack links) are computed once.
+    """
+
+    def __init__(self, graph: ModelGraph) -> None:
+        self.graph = graph
+        nodes = getattr(graph, "nodes", None)
+        # Positions matter (edges name them): anything that is not a node
+        # becomes a blank one the rules ignore.
+        self.nodes: list[LayerNode] = [
+            n if isinstance(n, LayerNode) else LayerNode(name="", cls="")
+            for n in (nodes if isinstance(nodes, (list, tuple)) else [])
+        ]
+        count = len(self.nodes)
+        self._out: list[list[tuple[int, str]]] = [[] for _ in range(count)]
+        self._in: list[list[tuple[int, int, str]]] = [[] for _ in range(count)]
+        edges = getattr(graph, "edges", None)
+        for edge in edges if isinstance(edges, (list, tuple)) else []:
+            src = _as_int(getattr(edge, "src", None))
+            dst = _as_int(getattr(edge, "dst", None))
+            role = getattr(edge, "role", None)
+            index = _as_int(getattr(edge, "index", 0)) or 0
+            if src is None or dst is None or not isinstance(role, str):
+                continue
+            if not (0 <= src < count and 0 <= dst < count):
+                continue
+            self._out[src].append((dst, role))
+            self._in[dst].append((index, src, role))
+        for incoming in self._in:
+            incoming.sort(key=lambda item: item[0])
+        outputs = getattr(graph, "outputs", None)
+        declared = [
+            i for i in (outputs if isinstance(outputs, (list, tuple)) else [])
+            if _as_int(i) is not None and 0 <= i < count
+        ]
+        # Without declared outputs, the layers nothing reads are the outputs.
+        self.outputs: list[int] = declared or [i for i in range(count) if not self._out[i]]
+        self._output_set = set(self.outputs)
+        self._classes = [_class_of(n) for n in self.nodes]
+        self._cores = [_core_of(n) for n in self.nodes]
+        self._recurrent = [_class_of(c) in RECURRENT_LAYERS for c in self._cores]
+        self._inputs = [
+            getattr(n, "kind", None) == "input" or c == "InputLayer"
+            for n, c in zip(self.nodes, self._classes)
+        ]
+        self._time_axis: dict[int, Any] = {}
+        self._links: dict[int, list[int]] | None = None
+        self._stacks: list[list[int]] | None = None
+        self._below: dict[int, list[int]] | None = None
+        self.decoders: dict[int, bool] = {}  # memo of `_is_decoder`
+        self.vector_feeders: list[tuple[int, list[tuple[int, int | None]]]] | None = None
+        self._levels: dict[int, tuple[int, int, tuple[int, ...]]] = {}
+
+    # -- nodes ---------------------------------------------------------------
+    def cls(self, i: int) -> str:
+        return self._classes[i]
+
+    def core(self, i: int) -> LayerNode:
+        return self._cores[i]
+
+    def is_recurrent(self, i: int) -> bool:
+        return self._recurrent[i]
+
+    def is_input(self, i: int) -> bool:
+        return self._inputs[i]
+
+    def return_sequences(self, i: int) -> Any:
+        """True, False or UNKNOWN for a recurrent layer."""
+        return _as_bool(_setting(self.core(i), "return_sequences", False))
+
+    def cell_type(self, i: int) -> str | None:
+        core = self.core(i)
+        cls = _class_of(core)
+        if cls not in RECURRENT_LAYERS:
+            return None
+        if cls == "RNN" and isinstance(core.wrapped, LayerNode):
+            return {"SimpleRNNCell": "SimpleRNN", "LSTMCell": "LSTM", "GRUCell": "GRU"}.get(
+                _class_of(core.wrapped), "RNN"
+            )
+        return cls
+
+    def keeps_rank(self, i: int) -> bool:
+        """Whether a vector stays a vector (and a sequence a sequence) through node i."""
+        if self.is_input(i):
+            return False
+        cls = self.cls(i)
+        if cls in _PASS_THROUGH:
+            return True
+        return cls == "TimeDistributed" and _class_of(self.core(i)) in _PASS_THROUGH
+
+    def is_output(self, i: int) -> bool:
+        return i in self._output_set
+
+    # -- edges ---------------------------------------------------------------
+    def successors(self, i: int, role: str = "input") -> list[int]:
+        return [dst for dst, r in self._out[i] if r == role]
+
+    def predecessors(self, i: int, role: str = "input") -> list[int]:
+        return [src for _, src, r in self._in[i] if r == role]
+
+    def ancestors(self, i: int) -> list[int]:
+        """Every node whose output reaches node i through input edges."""
+        seen: set[int] = set()
+        order: list[int] = []
+        stack = list(self.predecessors(i))
+        while stack:
+            node = stack.pop()
+            if node in seen or node == i:
+                continue
+            seen.add(node)
+            order.append(node)
+            stack.extend(self.predecessors(node))
+        return order
+
+    # -- what flows ----------------------------------------------------------
+    def time_axis(self, i: int) -> Any:
+        """True if node i outputs a sequence, False for a vector, None if unknown."""
+
+        def dependencies(node: int) -> list[int]:
+            return self.predecessors(node) if self.keeps_rank(node) else []
+
+        def compute(node: int, memo: dict) -> Any:
+            if self.is_recurrent(node):
+                value = self.return_sequences(node)
+                return None if value is UNKNOWN else value
+            cls = self.cls(node)
+            config_node = self.nodes[node]
+            if self.is_input(node):
+                shape = _shape_of(_setting(config_node, "shape"))
+                if shape is None:
+                    shape = _shape_of(_setting(config_node, "batch_shape"), drop_batch=True)
+                return None if not shape else len(shape) >= 2
+            if cls in TIME_COLLAPSING:
+                return False
+            if cls in ("RepeatVector", "Embedding"):
+                return True
+            if cls == "Reshape":
+                shape = _shape_of(_setting(config_node, "target_shape"))
+                return None if not shape else len(shape) >= 2
+            if self.keeps_rank(node):
+                values = [memo.get(p) for p in self.predecessors(node)]
+                if not values:
+                    return None
+                if any(v is True for v in values):
+                    return True
+                return False if all(v is False for v in values) else None
+            return None
+
+        return _postorder(i, dependencies, compute, self._time_axis)
+
+    def stack_links(self) -> dict[int, list[int]]:
+        """For each recurrent layer, the recurrent layers stacked right above it.
+
+        Two recurrent layers are stacked when the output of one reaches the
+        input of the other, directly or through rank-keeping layers, whatever
+        their `return_sequences` (a broken connection is still a stack).
+        """
+        if self._links is None:
+            self._links = {}
+            for start in range(len(self.nodes)):
+                if not self.is_recurrent(start):
+                    continue
+                above: list[int] = []
+                seen: set[int] = set()
+                stack = [start]
+                while stack:
+                    current = stack.pop()
+                    for nxt in self.successors(current):
+                        if nxt in seen or nxt == start:
+                            continue
+                        seen.add(nxt)
+                        if self.is_recurrent(nxt):
+                            above.append(nxt)
+                        elif self.keeps_rank(nxt):
+                            stack.append(nxt)
+                self._links[start] = sorted(above)
+        return self._links
+
+    def stacks(self) -> list[list[int]]:
+        """The stacks of the model: groups of recurrent layers linked together."""
+        if self._stacks is None:
+            self._stacks = self._find_stacks()
+        return self._stacks
+
+    def _find_stacks(self) -> list[list[int]]:
+        links = self.stack_links()
+        neighbours: dict[int, set[int]] = {r: set() for r in links}
+        for r, above in links.items():
+            for a in above:
+                neighbours[r].add(a)
+                neighbours[a].add(r)
+        groups: list[list[int]] = []
+        seen: set[int] = set()
+        for r in sorted(neighbours):
+            if r in seen:
+                continue
+            group, stack = [], [r]
+            seen.add(r)
+            while stack:
+                node = stack.pop()
+                group.append(node)
+                for other in neighbours[node]:
+                    if other not in seen:
+                        seen.add(other)
+                        stack.append(other)
+            groups.append(sorted(group))
+        return groups
+
+    def best_chain(self, group: Iterable[int], weight: Callable[[int], int],
+                   memo: dict[int, tuple[int, int, tuple[int, ...]]] | None = None) -> list[int]:
+        """The bottom-to-top chain in a stack with the largest total `weight`.
+
+        `memo` keeps the answers between calls made with the same `weight`.
+        """
+        if self._below is None:
+            self._below = {}
+            for r, above in self.stack_links().items():
+                for a in above:
+                    self._below.setdefault(a, []).append(r)
+        below = self._below
+        if memo is None:
+            memo = {}
+
+        def compute(node: int, done: dict) -> tuple[int, int, tuple[int, ...]]:
+            options = [done[p] for p in below.get(node, []) if p in done]
+            base = max(options, default=(0, 0, ()))
+            return (base[0] + weight(node), base[1] + 1, base[2] + (node,))
+
+        best: tuple[int, int, tuple[int, ...]] = (0, 0, ())
+        for r in group:
+            value = _postorder(r, lambda n: below.get(n, []), compute, memo)
+            if value[:2] > best[:2]:
+                best = value
+        return list(best[2])
+
+    def level(self, i: int) -> int:
+        """1 for the bottom layer of a stack, 2 for the one above it, and so on."""
+        return max(1, len(self.best_chain([i], lambda n: 1, self._levels)))
+
+    def timesteps(self, i: int) -> int | None:
+        """The number of timesteps node i reads, when the input shape tells it."""
+        current = i
+        through_embedding = False
+        for _ in range(len(self.nodes) + 1):
+            node = self.nodes[current]
+            preds = self.predecessors(current)
+            if self.is_input(current) or not preds:
+                shape = None
+                for key, drop in (("shape", False), ("input_shape", False),
+                                  ("batch_shape", True), ("batch_input_shape", True)):
+                    shape = _shape_of(_setting(node, key), drop_batch=drop)
+                    if shape is not None:
+                        break
+                if not shape or (len(shape) < 2 and not through_embedding):
+                    return None
+                return shape[0]
+            if len(preds) != 1:
+                return None
+            current = preds[0]
+            cls = self.cls(current)
+            if cls == "Embedding":
+                through_embedding = True
+            elif self.is_recurrent(current):
+                if self.return_sequences(current) is not True:
+                    return None
+            elif not (cls in _TIME_KEEPING or self.is_input(current)):
+                return None
+        return None
+
+    def vocabulary_sizes(self, i: int) -> set[int]:
+        """The `input_dim` of the Embedding layers that feed node i."""
+        sizes = set()
+        for a in self.ancestors(i):
+            if self.cls(a) == "Embedding":
+                size = _as_int(_setting(self.nodes[a], "input_dim"))
+                if size is not None:
+                    sizes.add(size)
+        return sizes
+
+
+# ---------------------------------------------------------------------------
+# Building findings
+# ---------------------------------------------------------------------------
+
+
+def _name_of(node: LayerNode) -> str | None:
+    name = getattr(node, "name", None)
+    return name if isinstance(name, str) and name else None
+
+
+def _label(view: _GraphView, i: int) -> str:
+    """How a message names node i: `lstm_1`, or `bidirectional (wrapping lstm)`."""
+    node = view.nodes[i]
+    name = _name_of(node) or f"{view.cls(i) or 'layer'} #{i}"
+    core = view.core(i)
+    if core is not node:
+        inner = _name_of(core) or _class_of(core)
+        if inner and inner != name:
+            return f"{name} (wrapping {inner})"
+    return name
+
+
+def _target_label(view: _GraphView, i: int) -> str:
+    """The layer a fix sentence points at: the inner layer of a wrapper."""
+    node = view.nodes[i]
+    core = view.core(i)
+    name = _name_of(node) or f"{view.cls(i) or 'layer'} #{i}"
+    inner = _name_of(core)
+    if core is not node and inner and inner != name:
+        return f"{inner} inside {name}"
+    return name
+
+
+def _first_location(*candidates: Any) -> Location | None:
+    for candidate in candidates:
+        if isinstance(candidate, Location):
+            return candidate
+    return None
+
+
+def _finding(rule: Rule, view: _GraphView, i: int, message: str, fix: str, *,
+             severity: str | None = None, at: LayerNode | None = None) -> Finding:
+    """A finding of `rule` on node i, located at the layer call to change.
+
+    The location is the one of `at` when given, else of the core layer (the
+    LSTM inside a Bidirectional, which holds `return_sequences`), else of the
+    node itself, else of the model.
+    """
+    graph = view.graph
+    node = view.nodes[i]
+    location = _first_location(
+        getattr(at, "location", None),
+        getattr(view.core(i), "location", None),
+        getattr(node, "location", None),
+        getattr(graph, "location", None),
+    )
+    path = location.path if location is not None and location.path else getattr(graph, "path", None)
+    model = getattr(graph, "name", None)
+    return Finding(
+        code=rule.code,
+        name=rule.name,
+        severity=severity or rule.severity,
+        message=message,
+        fix=fix,
+        path=path if isinstance(path, str) else (os.fspath(path) if isinstance(path, os.PathLike) else None),
+        line=location.line if location is not None else None,
+        column=location.column if location is not None else None,
+        layer=_name_of(node),
+        cell=location.cell if location is not None else None,
+        model=model if isinstance(model, str) else None,
+    )
+
+
+# ---------------------------------------------------------------------------
+# SK101 and SK103: where a recurrent layer's last state goes
+# ---------------------------------------------------------------------------
+
+
+def _last_state_destinations(view: _GraphView, r: int) -> list[tuple[int, int | None]]:
+    """The recurrent layers that read the last-state vector of recurrent layer r.
+
+    Follows input edges from r through rank-keeping layers (the vector stays
+    a vector) and through reshapes (the vector becomes a fabricated
+    sequence). Stops at a RepeatVector (the encoder-decoder bridge), at any
+    other layer, and at a merge whose other inputs are not known to be
+    vectors too (adding a vector to a real sequence conditions it on
+    purpose). Returns `(recurrent layer, reshape or None)` pairs.
+    """
+    found: list[tuple[int, int | None]] = []
+    seen: set[tuple[int, bool]] = set()
+    stack: list[tuple[int, int | None]] = [(r, None)]
+    while stack:
+        current, reshape = stack.pop()
+        for nxt in view.successors(current):
+            state = (nxt, reshape is not None)
+            if nxt == r or state in seen:
+                continue
+            seen.add(state)
+            if view.is_recurrent(nxt):
+                found.append((nxt, reshape))
+            elif view.is_input(nxt) or view.cls(nxt) == "RepeatVector":
+                continue
+            elif view.cls(nxt) in _RESHAPING:
+                stack.append((nxt, nxt if reshape is None else reshape))
+            elif view.keeps_rank(nxt):
+                others = list(view.predecessors(nxt))
+                if current in others:
+                    others.remove(current)
+                if others and (reshape is not None or not all(view.time_axis(o) is False for o in others)):
+                    continue
+                stack.append((nxt, reshape))
+    return sorted(set(found), key=lambda pair: (pair[0], -1 if pair[1] is None else pair[1]))
+
+
+def _vector_feeders(view: _GraphView) -> list[tuple[int, list[tuple[int, int | None]]]]:
+    """Each recurrent layer returning its last state, with the recurrent layers it reaches.
+
+    Shared by SK101 and SK103, so computed once per view.
+    """
+    if view.vector_feeders is None:
+        view.vector_feeders = []
+        for r in range(len(view.nodes)):
+            if view.is_recurrent(r) and view.return_sequences(r) is False:
+                destinations = _last_state_destinations(view, r)
+                if destinations:
+                    view.vector_feeders.append((r, destinations))
+    return view.vector_feeders
+
+
+def _join(names: list[str]) -> str:
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _check_broken_vertical_connection(view: _GraphView) -> list[Finding]:
+    rule = RULES["SK101"]
+    findings = []
+    for r, destinations in _vector_feeders(view):
+        readers = [n for n, reshape in destinations if reshape is None]
+        if not readers:
+            continue
+        below = view.level(r)
+        names = _join([_label(view, n) for n in readers])
+        verb = "needs" if len(readers) == 1 else "need"
+        message = (
+            f"{_label(view, r)} returns only its last state (return_sequences=False) but feeds "
+            f"{names}, which {verb} a sequence: the vertical connection between layer "
+            f"{below} and layer {below + 1} is broken."
+        )
+        fix = f"Set return_sequences=True on {_target_label(view, r)}."
+        findings.append(_finding(rule, view, r, message, fix))
+    return findings
+
+
+def _check_fabricated_time_axis(view: _GraphView) -> list[Finding]:
+    rule = RULES["SK103"]
+    findings = []
+    for r, destinations in _vector_feeders(view):
+        pairs = [(n, reshape) for n, reshape in destinations if reshape is not None]
+        if not pairs:
+            continue
+        below = view.level(r)
+        reshapes = []
+        for _, reshape in pairs:
+            label = _label(view, reshape)
+            if label not in reshapes:
+                reshapes.append(label)
+        readers = _join([_label(view, n) for n in dict(pairs)])
+        message = (
+            f"{_label(view, r)} returns only its last state (return_sequences=False) and "
+            f"{_join(reshapes)} turns that vector into a fabricated sequence for {readers}: "
+            f"the vertical connection between layer {below} and layer {below + 1} is broken."
+        )
+        fix = f"Set return_sequences=True on {_target_label(view, r)} and remove {_join(reshapes)}."
+        findings.append(_finding(rule, view, r, message, fix))
+    return findings
+
+
+# ---------------------------------------------------------------------------
+# SK102: a sequence read by a per-sample head
+# ---------------------------------------------------------------------------
+
+
+def _is_decoder(view: _GraphView, r: int) -> bool:
+    """Whether r decodes: it (or a recurrent layer below it) gets an initial
+    state, or a RepeatVector lies below it."""
+
+    def compute(node: int, memo: dict) -> bool:
+        if view.cls(node) == "RepeatVector":
+            return True
+        if view.is_recurrent(node) and view.predecessors(node, "initial_state"):
+            return True
+        return any(memo.get(p, False) for p in view.predecessors(node))
+
+    return _postorder(r, view.predecessors, compute, view.decoders)
+
+
+def _heads_reached(view: _GraphView, r: int) -> list[tuple[int, list[int], int]]:
+    """The Dense heads that read r's sequence and give a model output.
+
+    Returns `(head, path, output)` triples: `path` lists the layers crossed
+    from r to the output, the head among them. The walk crosses rank-keeping
+    layers only, so a TimeDistributed head, a Flatten, a pooling layer or any
+    other layer ends it.
+    """
+    found = []
+    seen: set[tuple[int, int]] = set()
+    stack: list[tuple[int, list[int]]] = [(r, [])]
+    while stack:
+        current, path = stack.pop()
+        for nxt in view.successors(current):
+            if (current, nxt) in seen or nxt == r:
+                continue
+            seen.add((current, nxt))
+            if view.is_input(nxt) or view.cls(nxt) not in _PASS_THROUGH:
+                continue
+            route = path + [nxt]
+            if view.is_output(nxt):
+                dense = [n for n in route if view.cls(n) == "Dense"]
+                if dense:
+                    found.append((dense[-1], route, nxt))
+            stack.append((nxt, route))
+    return found
+
+
+def _output_loss(view: _GraphView, output: int) -> str | None:
+    """The squeezed name of the loss compiled for one model output, if known."""
+    loss = getattr(view.graph, "loss", None)
+    if isinstance(loss, Mapping) and "class_name" not in loss:
+        name = _name_of(view.nodes[output])
+        if name is not None and name in loss:
+            return _loss_name(loss[name])
+        return _loss_name(next(iter(loss.values()))) if len(loss) == 1 else None
+    if isinstance(loss, (list, tuple)):
+        if len(loss) == 1:
+            return _loss_name(loss[0])
+        if len(loss) == len(view.outputs) and output in view.outputs:
+            return _loss_name(loss[view.outputs.index(output)])
+        return None
+    return _loss_name(loss)
+
+
+def _head_activation(view: _GraphView, head: int, route: list[int]) -> str | None:
+    """The activation of a head, counting Activation/Softmax layers after it."""
+    activation = _activation_name(_setting(view.nodes[head], "activation"))
+    for n in route[route.index(head) + 1:]:
+        cls = view.cls(n)
+        if cls == "Activation":
+            activation = _activation_name(_setting(view.nodes[n], "activation"))
+        elif cls == "Softmax":
+            activation = "softmax"
+        elif cls in ("ReLU", "LeakyReLU", "PReLU", "ELU"):
+            activation = cls.lower()
+    return activation
+
+
+def _judge_head(view: _GraphView, r: int, head: int, route: list[int], output: int) -> tuple[str, str] | None:
+    """Decides how sure SK102 is for one head: `(severity, why)`, or None for a fine model."""
+    graph = view.graph
+    target = _shape_of(getattr(graph, "target_shape", None))
+    steps = view.timesteps(r)
+    units = _as_int(_setting(view.nodes[head], "units"))
+    if target is not None:
+        if len(target) >= 2:
+            first = target[0]
+            if steps is not None and first is not None and first != steps:
+                return Severity.INFO, (
+                    f", and the target's shape {target} does not show whether one "
+                    "prediction per sample or per timestep is meant"
+                )
+            return None  # a per-timestep target: the model does what is asked
+        if len(target) == 1:
+            k = target[0]
+            undecided = (k is not None and k == steps and units in (None, 1)) or (
+                steps is None and units == 1 and k is not None and k > 1
+            )
+            if undecided:
+                return Severity.INFO, (
+                    f", and the target's shape {target} could hold one value per timestep "
+                    "or several values per sample"
+                )
+        return Severity.WARNING, f" while the target has shape {target}: one value per sample"
+    if units is not None and units in view.vocabulary_sizes(r):
+        return Severity.INFO, (
+            ", one token per timestep over the Embedding's vocabulary: right for a language "
+            "model, wrong if you want one prediction per sample"
+        )
+    activation = _head_activation(view, head, route)
+    loss = _output_loss(view, output)
+    if activation in ("sigmoid", "softmax") and loss in _CLASSIFICATION_LOSSES:
+        return Severity.WARNING, (
+            f", but its {activation} activation and the classification loss ask for one "
+            "prediction per sample (Keras stops fit with a shape error)"
+        )
+    return Severity.INFO, (
+        ": right for per-timestep regression or tagging, wrong if you want one prediction "
+        "per sample"
+    )
+
+
+def _check_sequence_into_per_sample_head(view: _GraphView) -> list[Finding]:
+    rule = RULES["SK102"]
+    findings = []
+    rank = {Severity.INFO: 0, Severity.WARNING: 1}
+    for r in range(len(view.nodes)):
+        if not view.is_recurrent(r) or view.return_sequences(r) is not True:
+            continue
+        heads = _heads_reached(view, r)
+        if not heads or _is_decoder(view, r):
+            continue
+        verdicts = []
+        for head, route, output in heads:
+            verdict = _judge_head(view, r, head, route, output)
+            if verdict is not None:
+                verdicts.append((rank[verdict[0]], verdict, head))
+        if not verdicts:
+            continue
+        _, (severity, why), head = max(verdicts, key=lambda v: (v[0], -v[2]))
+        head_name = _label(view, head)
+        message = (
+            f"{_label(view, r)} returns its whole sequence (return_sequences=True) and "
+            f"{head_name} reads it directly, so the model predicts one output per timestep{why}."
+        )
+        fix = (
+            f"For one prediction per sample set return_sequences=False on {_target_label(view, r)} "
+            f"(or pool the sequence before {head_name}); for one per timestep wrap {head_name} "
+            "in TimeDistributed to say so."
+        )
+        findings.append(_finding(rule, view, r, message, fix, severity=severity))
+    return findings
+
+
+# ---------------------------------------------------------------------------
+# SK2xx: hints
+# ---------------------------------------------------------------------------
+
+
+def _check_deep_simple_rnn(view: _GraphView) -> list[Finding]:
+    rule = RULES["SK201"]
+    findings = []
+    for group in view.stacks():
+        chain = view.best_chain(group, lambda n: 1 if view.cell_type(n) == "SimpleRNN" else 0)
+        simple = [n for n in chain if view.cell_type(n) == "SimpleRNN"]
+        if len(simple) < 2:
+            continue
+        names = _join([_label(view, n) for n in simple])
+        message = (
+            f"{names} are {len(simple)} stacked SimpleRNN layers: a SimpleRNN stack suffers from "
+            "vanishing and exploding gradients, so its lower layers learn little."
+        )
+        fix = "Use LSTM or GRU layers for a deep stack (stacked_keras.deep_lstm builds one)."
+        findings.append(_finding(rule, view, simple[0], message, fix))
+    return findings
+
+
+_CUDNN_REASON = re.compile(r"^(\w+)=.*\(cuDNN needs (.+)\)$")
+
+
+def _cudnn_fix(reason: str) -> str:
+    match = _CUDNN_REASON.match(reason)
+    if match is None:
+        return reason
+    key, needed = match.groups()
+    if key == "recurrent_dropout":
+        return "recurrent_dropout=0 (move the dropout to dropout=)"
+    return f"{key}={needed}"
+
+
+def _check_cudnn_ineligible(view: _GraphView) -> list[Finding]:
+    rule = RULES["SK202"]
+    findings = []
+    for i in range(len(view.nodes)):
+        cell_type = view.cell_type(i)
+        if cell_type not in ("LSTM", "GRU"):
+            continue
+        core = view.core(i)
+        cell = core.wrapped if _class_of(core) == "RNN" and isinstance(core.wrapped, LayerNode) else core
+        settings: dict[str, Any] = {}
+        for node in (core, cell):
+            config = getattr(node, "config", None)
+            if isinstance(config, Mapping):
+                settings.update({k: v for k, v in config.items() if isinstance(k, str) and v is not UNKNOWN})
+        use_cudnn = settings.get("use_cudnn", "auto")
+        if use_cudnn is False or (type(use_cudnn).__name__ == "bool_" and not bool(use_cudnn)):
+            continue  # the user chose the generic loop
+        label = _label(view, i)
+        if _class_of(core) == "RNN":
+            message = (
+                f"{label} is RNN({_class_of(cell)}), which always runs Keras's generic loop: only "
+                f"the {cell_type} layer can use the cuDNN kernel, several times faster on a GPU."
+            )
+            fix = f"Use keras.layers.{cell_type}(...) instead of RNN({_class_of(cell)}(...))."
+            findings.append(_finding(rule, view, i, message, fix, at=cell))
+            continue
+        blockers = cudnn_blockers(cell_type, settings)
+        if not blockers:
+            continue
+        fixes = _join([_cudnn_fix(b) for b in blockers])
+        if use_cudnn is True:
+            verb = "keeps" if len(blockers) == 1 else "keep"
+            message = (
+                f"{label} sets use_cudnn=True but {_join(blockers)} {verb} it off the cuDNN "
+                "kernel, so Keras raises a ValueError when the layer runs."
+            )
+            severity = Severity.WARNING
+        else:
+            message = (
+                f"{label} cannot use the cuDNN kernel because of {_join(blockers)}, so on a GPU "
+                "Keras runs its generic loop instead, several times slower."
+            )
+            severity = Severity.INFO
+        fix = f"Set {fixes} on {_target_label(view, i)}, unless you need that setting."
+        findings.append(_finding(rule, view, i, message, fix, severity=severity, at=cell))
+    return findings
+
+
+def _regularized(view: _GraphView) -> bool:
+    """Whether the model has (or may have) dropout or weight regularization somewhere."""
+    for outer in view.nodes:
+        node: Any = outer
+        for _ in range(_WRAPPER_DEPTH_LIMIT):
+            if not isinstance(node, LayerNode):
+                break
+            config = getattr(node, "config", None)
+            if not isinstance(config, Mapping):
+                return True  # cannot tell: assume it is there
+            cls = _class_of(node)
+            if cls in _DROPOUT_LAYERS:
+                rate = _setting(node, "rate", UNKNOWN)
+                if cls == "GaussianNoise":
+                    rate = _setting(node, "stddev", UNKNOWN)
+                number = _as_number(rate)
+                if number is None or number > 0:
+                    return True
+            if cls == "ActivityRegularization":
+                return True
+            for key in ("dropout", "recurrent_dropout"):
+                value = _setting(node, key, 0.0)
+                number = _as_number(value)
+                if value is not None and (number is None or number > 0):
+                    return True
+            for key, value in config.items():
+                if isinstance(key, str) and key.endswith("_regularizer") and value is not None:
+                    return True
+            node = node.wrapped
+    return False
+
+
+def _check_unregularized_deep_stack(view: _GraphView) -> list[Finding]:
+    rule = RULES["SK203"]
+    deep = [view.best_chain(group, lambda n: 1) for group in view.stacks()]
+    deep = [chain for chain in deep if len(chain) >= 3]
+    if not deep or _regularized(view):
+        return []
+    findings = []
+    for chain in deep:
+        names = _join([_label(view, n) for n in chain])
+        message = (
+            f"{names} form a stack of {len(chain)} recurrent layers with no dropout or weight "
+            "regularization anywhere in the model, so it easily overfits a small dataset."
+        )
+        fix = (
+            "Add dropout=0.2 to the recurrent layers or Dropout layers between them (or a "
+            "kernel_regularizer), and watch the validation loss."
+        )
+        findings.append(_finding(rule, view, chain[0], message, fix))
+    return findings
+
+
+# ---------------------------------------------------------------------------
+# The catalogue
+# ---------------------------------------------------------------------------
+
+_SK001_DOC = """\
+## What it does
+Reports a file the linter cannot open or decode: a path that does not exist,
+an I/O error, a source file that is not UTF-8, a file of a kind the linter does
+not read, or a directory with nothing to lint in it. The other files given are
+still linted.
+
+## Why is this bad?
+Nothing in that file was checked, so a broken stack in it would go unnoticed.
+
+## Example
+```text
+$ stacked-keras lint models/missing.py notes.txt
+models/missing.py:1:1: SK001 the file does not exist
+```
+
+## Use instead
+```text
+$ stacked-keras lint models/          # .py, .ipynb, .keras, .h5, .hdf5, .json
+```
+Save source files as UTF-8 and point the linter at files it reads (`.py`,
+`.ipynb`, `.keras`, `.h5`, `.hdf5`, a Keras config `.json`) or at a directory
+holding some.
+"""
+
+_SK002_DOC = """\
+## What it does
+Reports Python source, or a notebook code cell, that does not parse. The
+finding points at the line and column where the parser stopped.
+
+## Why is this bad?
+The linter reads source through Python's `ast` module without running it; a
+file that does not parse cannot be read, so none of its models were checked.
+
+## Example
+```python
+import keras
+
+model = keras.Sequential([
+    keras.layers.LSTM(64, return_sequences=True),
+    keras.layers.LSTM(32)
+    keras.layers.Dense(1),
+])
+```
+
+## Use instead
+```python
+import keras
+
+model = keras.Sequential([
+    keras.layers.LSTM(64, return_sequences=True),
+    keras.layers.LSTM(32),
+    keras.layers.Dense(1),
+])
+```
+Run `python -m py_compile FILE` to see the same error, fix it and lint again.
+"""
+
+_SK003_DOC = """\
+## What it does
+Reports a `.ipynb` file that is not a notebook: broken JSON, or JSON without
+the notebook's `cells` list.
+
+## Why is this bad?
+The linter reads a notebook's code cells as one program; without cells there
+is nothing it can read, so none of its models were checked.
+
+## Example
+```json
+{"metadata": {}, "nbformat": 4, "nbformat_minor": 5
+```
+
+## Use instead
+```json
+{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+```
+Open the notebook in Jupyter and save it again (that repairs most damage), or
+restore it from version control.
+"""
+
+_SK004_DOC = """\
+## What it does
+Reports a model config that cannot be read: broken JSON, JSON that is not a
+Keras model config (no `class_name`/`config`, no `layers`), layers that are not
+objects, or a functional graph whose inbound nodes name unknown layers or form
+a cycle.
+
+## Why is this bad?
+The linter reads configs as data, never deserializing them; a config it cannot
+understand was not checked.
+
+## Example
+```json
+{"class_name": "Sequential", "config": {"name": "model"}}
+```
+
+## Use instead
+```python
+import keras
+
+model = keras.Sequential([
+    keras.Input(shape=(20, 8)),
+    keras.layers.LSTM(32),
+    keras.layers.Dense(1),
+])
+with open("model.json", "w") as f:
+    f.write(model.to_json())
+```
+Lint the file written by `model.to_json()` or `model.save("model.keras")`, or
+the live model itself with `stacked_keras.lint(model)`.
+"""
+
+_SK005_DOC = """\
+## What it does
+Reports a `.keras` or `.h5` file the linter refuses to read: a corrupt or
+truncated archive, one whose members exceed the size limits (a zip bomb is
+never inflated), or an HDF5 file that holds no model config (weights only,
+as written by `save_weights`).
+
+## Why is this bad?
+The model inside was not checked. The size limits protect you when you lint
+files from strangers; nothing in a saved file is ever run or imported.
+
+## Example
+```python
+model.save_weights("model.weights.h5")   # weights only: nothing to lint
+```
+
+## Use instead
+```python
+model.save("model.keras")                # the config travels with the weights
+```
+Save the whole model again, or lint the code that builds it instead.
+"""
+
+_SK101_DOC = """\
+## What it does
+Checks for a recurrent layer that returns only its last state
+(`return_sequences=False`, the Keras default) while its output feeds another
+recurrent layer, directly or through layers that keep the rank (`Dropout`,
+`BatchNormalization`, `LayerNormalization`, `Dense`, `Activation`, ...).
+
+Not reported: a `RepeatVector` between the two layers (the deliberate bridge
+of an encoder-decoder), a state handed over as `initial_state` (that is not the
+layer's input), and a vector merged (`Add`, ...) into a real sequence. When
+`return_sequences` is not known statically (a variable, a function argument),
+the rule says nothing rather than guess: lint the live model or the saved file
+to check it. The finding names the wrapper a Keras summary shows (for
+`Bidirectional(LSTM(...))`) and points at the inner layer's call, which is the
+one to change.
+
+## Why is this bad?
+In a stack, layer L reads the hidden state of layer L-1 at every timestep:
+`H_t^L = tanh(W^L H_{t-1}^L + U^L H_t^{L-1} + B^L)`. A layer with
+`return_sequences=False` hands up only its last state `H_T^{L-1}`, one vector,
+so the vertical connection is broken. Keras refuses to build such a model
+("expected ndim=3, found ndim=2") without saying which layer to change; when
+the gap is patched with a reshape it builds silently and learns little (see
+SK103).
+
+## Example
+```python
+import keras
+
+model = keras.Sequential([
+    keras.Input(shape=(20, 8)),
+    keras.layers.LSTM(64),
+    keras.layers.LSTM(32),
+    keras.layers.Dense(1),
+])
+```
+
+## Use instead
+```python
+import keras
+
+model = keras.Sequential([
+    keras.Input(shape=(20, 8)),
+    keras.layers.LSTM(64, return_sequences=True),
+    keras.layers.LSTM(32),
+    keras.layers.Dense(1),
+])
+```
+`stacked-keras lint --fix` makes this change in source files and
+`stacked_keras.fix(model)` in a live model; `stacked_keras.deep_lstm` builds
+stacks that are right from the start.
+"""
+
+_SK102_DOC = """\
+## What it does
+Checks for a top recurrent layer that returns its whole sequence
+(`return_sequences=True`) while a `Dense` head reads that sequence directly
+(only rank-keeping layers in between, no `Flatten` or pooling) and gives a
+model output: the model then predicts one output per timestep.
+
+How sure the rule is depends on what the model says:
+
+- warning: the target is known to hold one value per sample (a live model
+  linted with data, e.g. `LintCallback(target=y)`), or the head is `sigmoid`
+  or `softmax` and the compiled loss is a classification loss (`binary_crossentropy`,
+  `categorical_crossentropy`, `sparse_categorical_crossentropy`, ...);
+- info: nothing decides it, e.g. a linear head with `mse` (per-timestep
+  regression, as in the TensorFlow time-series tutorial) or a head with as
+  many units as an `Embedding`'s vocabulary (a language model).
+
+Not reported: `TimeDistributed` heads, a `Flatten` or pooling layer before the
+head, decoders (a recurrent layer given an `initial_state`, or placed after a
+`RepeatVector`, and the layers above them), and models whose target is known
+to have a time axis.
+
+## Why is this bad?
+`Dense` applied to a 3D tensor acts on every timestep, so the model outputs
+`(batch, timesteps, units)`. With a classification loss, `fit` stops with a
+shape error that does not name the cause; with a regression loss such as
+`mse`, Keras broadcasts the per-sample target over the timesteps and trains
+without complaint, and `predict` returns one prediction per timestep.
+
+## Example
+```python
+import keras
+
+model = keras.Sequential([
+    keras.Input(shape=(20, 8)),
+    keras.layers.LSTM(64, return_sequences=True),
+    keras.layers.LSTM(32, return_sequences=True),
+    keras.layers.Dense(1, activation="sigmoid"),
+])
+model.compile(optimizer="adam", loss="binary_crossentropy")
+```
+
+## Use instead
+```python
+import keras
+
+model = keras.Sequential([
+    keras.Input(shape=(20, 8)),
+    keras.layers.LSTM(64, return_sequences=True),
+    keras.layers.LSTM(32),
+    keras.layers.Dense(1, activation="sigmoid"),
+])
+model.compile(optimizer="adam", loss="binary_crossentropy")
+```
+When one prediction per timestep is what you want, say so with
+`keras.layers.TimeDistributed(keras.layers.Dense(1))`.
+"""
+
+_SK103_DOC = """\
+## What it does
+Checks for a recurrent layer's last-state vector (`return_sequences=False`)
+turned into a sequence by a reshape (`Reshape`, `expand_dims`, `ops.reshape`)
+and fed to another recurrent layer.
+
+Not reported: a reshape at the model's input (flat features cut into
+timesteps, like the rows of an MNIST image), a `RepeatVector` (the
+encoder-decoder bridge copies the vector to every timestep on purpose), and a
+vector that does not come from a recurrent layer (a latent code passed through
+`Dense` and reshaped into a sequence is a generator's design, not a broken
+connection between stacked layers).
+
+## Why is this bad?
+Keras builds the model without complaint, but the layer above no longer reads
+the hidden states of the layer below timestep by timestep: it reads one fake
+timestep (`expand_dims`) or the units of a single state cut into pieces as if
+they were timesteps (`Reshape`). The vertical connection of the stack is gone
+and the upper layer learns from noise.
+
+## Example
+```python
+import keras
+
+model = keras.Sequential([
+    keras.Input(shape=(20, 8)),
+    keras.layers.LSTM(64),
+    keras.layers.Reshape((64, 1)),
+    keras.layers.LSTM(32),
+    keras.layers.Dense(1),
+])
+```
+
+## Use instead
+```python
+import keras
+
+model = keras.Sequential([
+    keras.Input(shape=(20, 8)),
+    keras.layers.LSTM(64, return_sequences=True),
+    keras.layers.LSTM(32),
+    keras.layers.Dense(1),
+])
+```
+"""
+
+_SK201_DOC = """\
+## What it does
+Checks for two or more `SimpleRNN` layers stacked in one chain (connected
+directly or through rank-keeping layers).
+
+## Why is this bad?
+A SimpleRNN multiplies its gradient by the same recurrent matrix at every
+timestep, so gradients vanish or explode over long sequences; stacking more
+of them makes it worse. Deep stacks are built from LSTM or GRU layers, whose
+gates keep the gradient alive.
+
+## Example
+```python
+import keras
+
+model = keras.Sequential([
+    keras.Input(shape=(20, 8)),
+    keras.layers.SimpleRNN(64, return_sequences=True),
+    keras.layers.SimpleRNN(32),
+    keras.layers.Dense(1),
+])
+```
+
+## Use instead
+```python
+import keras
+
+model = keras.Sequential([
+    keras.Input(shape=(20, 8)),
+    keras.layers.LSTM(64, return_sequences=True),
+    keras.layers.LSTM(32),
+    keras.layers.Dense(1),
+])
+```
+"""
+
+_SK202_DOC = """\
+## What it does
+Checks for `LSTM` and `GRU` layers whose settings keep them off cuDNN's fused
+kernel (Keras's `cudnn_ok` conditions): an `activation` other than `tanh`, a
+`recurrent_activation` other than `sigmoid`, `unroll=True`, `use_bias=False`,
+`recurrent_dropout > 0`, and for GRU `reset_after=False`. It also reports
+`RNN(LSTMCell(...))` and `RNN(GRUCell(...))`, which always run the generic
+loop. Info by default; a warning when the layer sets `use_cudnn=True`, because
+Keras then raises a `ValueError` when the layer runs. A layer with
+`use_cudnn=False` chose the generic loop and is left alone, and settings not
+known statically are not reported.
+
+## Why is this bad?
+On a GPU, Keras runs an eligible LSTM or GRU on the cuDNN kernel and any other
+on its generic step-by-step loop, several times slower; a deep stack pays
+that for every layer.
+
+## Example
+```python
+import keras
+
+model = keras.Sequential([
+    keras.Input(shape=(20, 8)),
+    keras.layers.LSTM(64, return_sequences=True, recurrent_dropout=0.2),
+    keras.layers.LSTM(32, activation="relu"),
+    keras.layers.Dense(1),
+])
+```
+
+## Use instead
+```python
+import keras
+
+model = keras.Sequential([
+    keras.Input(shape=(20, 8)),
+    keras.layers.LSTM(64, return_sequences=True, dropout=0.2),
+    keras.layers.LSTM(32),
+    keras.layers.Dense(1),
+])
+```
+"""
+
+_SK203_DOC = """\
+## What it does
+Checks for a chain of three or more stacked recurrent layers in a model with
+no regularization anywhere: no `dropout` or `recurrent_dropout` above zero,
+no dropout layer (`Dropout`, `SpatialDropout1D`, `GaussianDropout`,
+`GaussianNoise`, ...), no `ActivityRegularization` and no kernel, recurrent,
+bias or activity regularizer. A setting not known statically counts as
+regularization, and so does nothing else: weight decay given to the optimizer
+is not in the model, so the finding is only info.
+
+## Why is this bad?
+Each recurrent layer adds many parameters; a deep stack fits the training set
+easily and, without dropout or regularization, overfits a small dataset
+(high training accuracy, poor validation accuracy).
+
+## Example
+```python
+import keras
+
+model = keras.Sequential([
+    keras.Input(shape=(20, 8)),
+    keras.layers.LSTM(64, return_sequences=True),
+    keras.layers.LSTM(64, return_sequences=True),
+    keras.layers.LSTM(32),
+    keras.layers.Dense(1),
+])
+```
+
+## Use instead
+```python
+import keras
+
+model = keras.Sequential([
+    keras.Input(shape=(20, 8)),
+    keras.layers.LSTM(64, return_sequences=True, dropout=0.2),
+    keras.layers.LSTM(64, return_sequences=True, dropout=0.2),
+    keras.layers.LSTM(32, dropout=0.2),
+    keras.layers.Dense(1),
+])
+```
+"""
+
+# How to fix each unreadable input, for `input_finding`.
+_INPUT_FIXES = {
+    "SK001": (
+        "Check that the path exists and is a readable UTF-8 .py or .ipynb file, a .keras, "
+        ".h5, .hdf5 or config .json file, or a directory holding some."
+    ),
+    "SK002": "Fix the syntax error (python -m py_compile shows it too), then lint again.",
+    "SK003": "Open the notebook in Jupyter and save it again, or restore it from version control.",
+    "SK004": (
+        "Lint the file written by model.to_json() or model.save('model.keras'), or the live "
+        "model with stacked_keras.lint(model)."
+    ),
+    "SK005": (
+        "Save the whole model again with model.save('model.keras') (weights-only files hold "
+        "no model), or lint the code that builds it."
+    ),
+}
+
+
+# The checks by code, on a graph view: `check` builds one view for all of them.
+_VIEW_CHECKS: dict[str, Callable[[_GraphView], list[Finding]]] = {
+    "SK101": _check_broken_vertical_connection,
+    "SK102": _check_sequence_into_per_sample_head,
+    "SK103": _check_fabricated_time_axis,
+    "SK201": _check_deep_simple_rnn,
+    "SK202": _check_cudnn_ineligible,
+    "SK203": _check_unregularized_deep_stack,
+}
+
+
+def _graph_check(code: str) -> Callable[[ModelGraph], list[Finding]]:
+    """The public `graph -> list[Finding]` form of one rule's check."""
+    run = _VIEW_CHECKS[code]
+
+    def check_graph(graph: ModelGraph) -> list[Finding]:
+        return sorted(run(_GraphView(graph)), key=_location_key)
+
+    check_graph.__name__ = run.__name__.lstrip("_")
+    check_graph.__qualname__ = check_graph.__name__
+    check_graph.__doc__ = f"Runs rule {code} on a model graph and returns its findings, sorted."
+    return check_graph
+
+
+RULES: dict[str, Rule] = {
+    rule.code: rule
+    for rule in (
+        Rule("SK001", "unreadable-file", Severity.ERROR,
+             "The file cannot be opened or decoded, or a directory holds nothing to lint.",
+             _SK001_DOC),
+        Rule("SK002", "syntax-error", Severity.ERROR,
+             "Python source or a notebook cell does not parse.", _SK002_DOC),
+        Rule("SK003", "malformed-notebook", Severity.ERROR,
+             "A .ipynb file is not a notebook (bad JSON, no cells).", _SK003_DOC),
+        Rule("SK004", "malformed-config", Severity.ERROR,
+             "A model config cannot be read (bad JSON, missing keys, broken graph).", _SK004_DOC),
+        Rule("SK005", "archive-refused", Severity.ERROR,
+             "A .keras or .h5 file is corrupt, too large, or holds no model config.", _SK005_DOC),
+        Rule("SK101", "broken-vertical-connection", Severity.ERROR,
+             "A recurrent layer that returns one vector feeds another recurrent layer.",
+             _SK101_DOC, fixable=True,
+             check=_graph_check("SK101")),
+        Rule("SK102", "sequence-into-per-sample-head", Severity.WARNING,
+             "The top recurrent layer returns sequences and a Dense head reads them directly.",
+             _SK102_DOC, check=_graph_check("SK102")),
+        Rule("SK103", "fabricated-time-axis", Severity.ERROR,
+             "A recurrent layer's last state is reshaped into a sequence for another one.",
+             _SK103_DOC, check=_graph_check("SK103")),
+        Rule("SK201", "deep-simple-rnn", Severity.WARNING,
+             "Two or more SimpleRNN layers are stacked.", _SK201_DOC,
+             check=_graph_check("SK201")),
+        Rule("SK202", "cudnn-ineligible", Severity.INFO,
+             "An LSTM or GRU layer's settings keep it off the cuDNN kernel.", _SK202_DOC,
+             check=_graph_check("SK202")),
+        Rule("SK203", "unregularized-deep-stack", Severity.INFO,
+             "Three or more stacked recurrent layers and no dropout or regularization.",
+             _SK203_DOC, check=_graph_check("SK203")),
+    )
+}
+
+
+# ---------------------------------------------------------------------------
+# Public functions
+# ---------------------------------------------------------------------------
+
+
+def _location_key(finding: Finding) -> tuple:
+    def number(value: Any) -> int:
+        return value if _as_int(value) is not None else 0
+
+    return (
+        finding.path if isinstance(finding.path, str) else "",
+        number(finding.cell),
+        number(finding.line),
+        number(finding.column),
+        finding.code,
+        finding.layer or "",
+    )
+
+
+def _code_patterns(value: Any, argument: str) -> list[str] | None:
+    """Turns `select`/`ignore` into upper-case code prefixes, checking each one."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        items: list[Any] = value.split(",")
+    else:
+        try:
+            items = list(value)
+        except TypeError:
+            raise TypeError(
+                f"{argument} must be rule codes or prefixes (a list such as ['SK101', 'SK2'] "
+                f"or a comma-separated string), got {value!r}"
+            ) from None
+    patterns = []
+    for item in items:
+        if not isinstance(item, str):
+            raise ValueError(
+                f"{argument} must hold rule codes or prefixes such as 'SK101' or 'SK2', got {item!r}"
+            )
+        pattern = item.strip().upper()
+        if not pattern:
+            continue
+        if pattern == "ALL":
+            pattern = "SK"
+        if not any(code.startswith(pattern) for code in RULES):
+            raise ValueError(
+                f"{argument} has {item!r}, which matches no rule; known codes: {', '.join(RULES)}"
+            )
+        patterns.append(pattern)
+    return patterns
+
+
+def _longest_match(code: str, patterns: list[str]) -> int:
+    return max((len(p) for p in patterns if code.startswith(p)), default=-1)
+
+
+def _chosen_rules(select: Any, ignore: Any) -> list[Rule]:
+    selected = _code_patterns(select, "select")
+    ignored = _code_patterns(ignore, "ignore") or []
+    chosen = []
+    for code, rule in RULES.items():
+        chosen_by = 0 if selected is None else _longest_match(code, selected)
+        if chosen_by < 0:
+            continue
+        if _longest_match(code, ignored) >= chosen_by:
+            continue
+        chosen.append(rule)
+    return chosen
+
+
+def check(graph: ModelGraph, *, select: Any = None, ignore: Any = None) -> list[Finding]:
+    """Runs the rules on one model graph.
+
+    Every rule with a check runs once on the graph; the findings come back
+    sorted by location (path, notebook cell, line, column, code). Each one
+    names the layer to change (`layer`, the name a Keras summary shows) and
+    points at its call (`path`, `line`, `column`, `cell`: the location of the
+    recurrent layer that must change, the inner one for a wrapper, else of the
+    node, else of the model), with `model` set to the graph's name.
+
+    A code selected or ignored by prefix follows the most specific match, as
+    in ruff: `select=["SK1"], ignore=["SK102"]` runs SK101 and SK103, and
+    `select=["SK101"], ignore=["SK1"]` still runs SK101. On a tie, ignore wins.
+
+    Args:
+        graph: the model, as a front-end built it.
+        select: rule codes or prefixes to run (`["SK101", "SK2"]`, or the
+            comma-separated string `"SK101,SK2"`; `"ALL"` for every rule).
+            Defaults to None: every rule.
+        ignore: rule codes or prefixes not to run. Defaults to None.
+
+    Returns:
+        The findings, sorted by location.
+
+    Raises:
+        TypeError: if `graph` is not a `ModelGraph`, or `select`/`ignore` is
+            not a string or an iterable of strings.
+        ValueError: if `select` or `ignore` names a code that matches no rule.
+
+    Example:
+
+    >>> from stacked_keras.graph import LayerNode, ModelGraph
+    >>> graph = ModelGraph.chain([
+    ...     LayerNode("lstm", "LSTM", {"units": 64}),
+    ...     LayerNode("lstm_1", "LSTM", {"units": 32}),
+    ... ])
+    >>> [f.code for f in check(graph)]
+    ['SK101']
+    """
+    if not isinstance(graph, ModelGraph):
+        raise TypeError(
+            f"graph must be a stacked_keras.graph.ModelGraph, got {type(graph).__name__}"
+        )
+    rules = _chosen_rules(select, ignore)
+    view = _GraphView(graph)
+    findings: list[Finding] = []
+    for rule in rules:
+        if rule.code in _VIEW_CHECKS:
+            findings.extend(_VIEW_CHECKS[rule.code](view))
+    return sorted(findings, key=_location_key)
+
+
+def input_finding(error: UnreadableInput, path: Any) -> Finding:
+    """Turns a front-end's `UnreadableInput` into the SK0xx finding for that file.
+
+    Args:
+        error: what the front-end raised; its `code` is one of SK001-SK005 and
+            its `message` says what is wrong with the file.
+        path: the file as the user gave it (a string or a path-like object),
+            or None.
+
+    Returns:
+        An error-severity `Finding` with the rule's code and name, the
+        front-end's message, the rule's fix sentence, and the line, column and
+        notebook cell the front-end gave.
+
+    Raises:
+        TypeError: if `error` is not an `UnreadableInput`.
+        ValueError: if its code is not one of SK001-SK005.
+
+    Example:
+
+    >>> from stacked_keras.lint.findings import UnreadableInput
+    >>> f = input_finding(UnreadableInput("SK002", "invalid syntax", line=3), "model.py")
+    >>> f.code, f.name, f.line
+    ('SK002', 'syntax-error', 3)
+    """
+    if not isinstance(error, UnreadableInput):
+        raise TypeError(
+            f"error must be a stacked_keras.lint.findings.UnreadableInput, got {type(error).__name__}"
+        )
+    if error.code not in _INPUT_FIXES:
+        raise ValueError(
+            f"error.code must be one of {', '.join(_INPUT_FIXES)}, got {error.code!r}"
+        )
+    rule = RULES[error.code]
+    return Finding(
+        code=rule.code,
+        name=rule.name,
+        severity=Severity.ERROR,
+        message=str(error.message),
+        fix=_INPUT_FIXES[error.code],
+        path=None if path is None else os.fspath(path),
+        line=error.line,
+        column=error.column,
+        cell=error.cell,
+    )
+
+
+def _find_rule(code: Any) -> Rule:
+    if isinstance(code, str):
+        key = code.strip()
+        if key.upper() in RULES:
+            return RULES[key.upper()]
+        for rule in RULES.values():
+            if rule.name == key.lower():
+                return rule
+    raise ValueError(f"unknown rule {code!r}; known codes: {', '.join(RULES)}")
+
+
+def rule_page(code: str) -> str:
+    """The documentation page of one rule, as `stacked-keras rule SK101` prints it.
+
+    Args:
+        code: a rule code (`"SK101"`, any case) or a rule name
+            (`"broken-vertical-connection"`).
+
+    Returns:
+        The page in markdown: a title with the name and code, the severity,
+        whether the fixers repair it, then the rule's documentation.
+
+    Raises:
+        ValueError: for an unknown code, listing the known ones.
+
+    Example:
+
+    >>> print(rule_page("SK101").splitlines()[0])
+    # broken-vertical-connection (SK101)
+    """
+    rule = _find_rule(code)
+    if rule.fixable:
+        fixable = "Fixable: yes (`stacked-keras lint --fix`, `stacked_keras.fix(model)`)."
+    else:
+        fixable = "Fixable: no."
+    return (
+        f"# {rule.name} ({rule.code})\n\n"
+        f"Severity: {rule.severity}. {fixable}\n\n"
+        f"{rule.summary}\n\n"
+        f"{rule.doc.rstrip()}\n"
+    )
+
+
+def rules_table() -> str:
+    """Every rule on one line, as `stacked-keras rules` prints it.
+
+    Returns:
+        One line per rule, in code order: code, default severity, `fix` when
+        the fixers repair it, name and summary, in aligned columns.
+
+    Example:
+
+    >>> print(rules_table().splitlines()[5])  # doctest: +NORMALIZE_WHITESPACE
+    SK101  error    fix  broken-vertical-connection  A recurrent layer that returns one vector feeds another recurrent layer.
+    """
+    width = max(len(rule.name) for rule in RULES.values())
+    lines = [
+        f"{rule.code}  {rule.severity:<7}  {'fix' if rule.fixable else '   '}  "
+        f"{rule.name:<{width}}  {rule.summary}"
+        for rule in RULES.values()
+    ]
+    return "\n".join(lines) + "\n"
