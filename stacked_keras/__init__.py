@@ -15,6 +15,12 @@ from typing import Any
 
 from stacked_keras._version import __version__
 
+# A submodule import (`import stacked_keras.describe`) rebinds the package
+# attribute of the same name to the module, so functions that share their
+# module's name are bound eagerly here, where the module is loaded once.
+# These modules import Keras only inside their functions.
+from stacked_keras.describe import describe
+
 # public name -> (module, attribute); attribute None means the module itself.
 _EXPORTS: dict[str, tuple[str, str | None]] = {
     "return_sequences_for": ("stacked_keras.stack", "return_sequences_for"),
@@ -22,7 +28,6 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "deep_lstm": ("stacked_keras.builders", "deep_lstm"),
     "deep_gru": ("stacked_keras.builders", "deep_gru"),
     "deep_simple_rnn": ("stacked_keras.builders", "deep_simple_rnn"),
-    "describe": ("stacked_keras.describe", "describe"),
     "reference_forward": ("stacked_keras.reference", "forward"),
     "export_saved_model": ("stacked_keras.export", "export_saved_model"),
     "lint": ("stacked_keras.lint", "lint"),
@@ -38,7 +43,7 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "experiments": ("stacked_keras.experiments", None),
 }
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = ["__version__", "describe", *_EXPORTS]
 
 
 def __getattr__(name: str) -> Any:
