@@ -30,7 +30,9 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "deep_simple_rnn": ("stacked_keras.builders", "deep_simple_rnn"),
     "reference_forward": ("stacked_keras.reference", "forward"),
     "export_saved_model": ("stacked_keras.export", "export_saved_model"),
-    "lint": ("stacked_keras.lint", "lint"),
+    # The lint package is itself callable as `lint(obj)` (see its __init__),
+    # so `stacked_keras.lint(model)` and `stacked_keras.lint.rules` both work.
+    "lint": ("stacked_keras.lint", None),
     "fix": ("stacked_keras.lint", "fix"),
     "Report": ("stacked_keras.lint", "Report"),
     "Finding": ("stacked_keras.lint.findings", "Finding"),

@@ -216,8 +216,9 @@ def canonical_class(name: str) -> str:
 class Location:
     """Where a layer was written: file, line and column (1-based), notebook cell.
 
-    `cell` is the 1-based index among the notebook's code cells, and then
-    `line` counts from the top of that cell.
+    `cell` is the 1-based index of the notebook cell as a user sees it
+    (every cell counts, markdown included), and then `line` counts from the
+    top of that cell.
     """
 
     path: str | None = None

@@ -1,0 +1,1 @@
+"""Benchmark scripts: they print comparison tables and are never part of pytest's pass/fail."""
