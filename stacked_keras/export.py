@@ -1,0 +1,642 @@
+"""SavedModel export of a Keras model, written atomically and checked by reloading it.
+
+`export_saved_model` writes a TensorFlow SavedModel whose `serving_default`
+signature accepts any batch size and any number of timesteps, so a model that
+was trained on 20-step sequences serves 7-step or 300-step ones. It follows
+three rules:
+
+- **Atomic.** The SavedModel is written into a temporary directory beside the
+  target (`.NAME.tmp-XXXX`) and renamed into place only once it is complete
+  and verified, so an interrupted or failed export never leaves a half-written
+  model, and never replaces an existing one unless `overwrite=True`
+  (`write_directory_atomically`).
+- **Portable.** Recurrent layers are traced with their generic kernels, never
+  cuDNN's fused ones: an export made on a GPU machine then serves on a
+  CPU-only one (Keras issue 18504: a graph holding `CudnnRNN*` ops fails with
+  "No OpKernel was registered to support Op 'CudnnRNNV3'" on CPU). The graph
+  is searched for `Cudnn*` ops and refused if any is found.
+- **Verified.** The written directory is reloaded with `tf.saved_model.load`
+  and `serving_default` is called on random batches whose size and length the
+  model has never seen; its outputs must match the live model's.
+
+The SavedModel is standalone: serving it needs TensorFlow only, neither
+Keras nor this package.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import math
+import os
+import pathlib
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+__all__ = [
+    "ExportResult",
+    "ExportVerificationError",
+    "check_target_directory",
+    "cudnn_op_types",
+    "export_saved_model",
+    "generic_rnn_kernels",
+    "serving_input_signature",
+    "write_directory_atomically",
+]
+
+SERVING_SIGNATURE = "serving_default"
+
+# The random batches `export_saved_model` checks the reloaded model on:
+# (batch size, timesteps). Sizes no model is built for, and two different
+# lengths, so a graph that froze the batch or time dimension fails.
+VERIFICATION_BATCHES = ((3, 7), (2, 11))
+
+
+class ExportVerificationError(RuntimeError):
+    """The exported SavedModel does not behave like the model it came from.
+
+    Raised when the reloaded `serving_default` signature disagrees with the
+    live model by more than the tolerance, returns other shapes, or when the
+    graph holds cuDNN-only (`Cudnn*`) ops that cannot run on a CPU.
+    """
+
+
+@dataclasses.dataclass(frozen=True)
+class ExportResult:
+    """What `export_saved_model` wrote and how well the reload matched.
+
+    Args:
+        path: the SavedModel directory (absolute).
+        input_signature: the `serving_default` inputs, as the structure of
+            `tf.TensorSpec` the model takes (one spec for a one-input model,
+            a list or dict of specs for several); batch and time are `None`.
+        max_abs_diff: the largest absolute difference between the reloaded
+            SavedModel's outputs and the live model's on the verification
+            batches; `None` when `verify=False`.
+        seconds: wall time of the whole export, verification included.
+    """
+
+    path: pathlib.Path
+    input_signature: Any
+    max_abs_diff: float | None
+    seconds: float
+
+    def __str__(self) -> str:
+        inputs = ", ".join(
+            f"{spec.name} {spec.dtype.name}{_shape_text(spec.shape)}"
+            for spec in keras.tree.flatten(self.input_signature)
+        )
+        check = (
+            "not verified"
+            if self.max_abs_diff is None
+            else f"reloaded, max |difference| {self.max_abs_diff:.2e}"
+        )
+        return (
+            f"SavedModel written to {self.path}\n"
+            f"  {SERVING_SIGNATURE}({inputs})\n"
+            f"  {check}; {self.seconds:.1f} s"
+        )
+
+
+def _shape_text(shape: tf.TensorShape) -> str:
+    dims = ["None" if dim is None else str(dim) for dim in shape.as_list()]
+    return "[" + ", ".join(dims) + "]"
+
+
+def write_directory_atomically(
+    path: str | os.PathLike,
+    write: Callable[[pathlib.Path], None],
+    *,
+    overwrite: bool = False,
+) -> pathlib.Path:
+    """Writes a directory through a temporary sibling, then renames it into place.
+
+    `write` fills a fresh temporary directory created beside the target
+    (`.NAME.tmp-XXXX`, same file system, so the final rename is atomic). Only
+    when `write` returns is the directory renamed to `path`. Whatever happens
+    (an exception in `write`, a full disk, Ctrl-C), the temporary directory
+    is removed in a `finally` block and the target is left as it was.
+
+    With `overwrite=True` an existing target is first moved aside
+    (`.NAME.old-XXXX/NAME`), the new directory is renamed in, and only then is
+    the old one deleted; if the second rename fails the old one is moved
+    back. At every moment one complete directory sits at `path` or beside it.
+
+    Args:
+        path: the directory to create. Its parent must exist.
+        write: a callable taking the temporary directory (a `pathlib.Path`)
+            and writing the content there.
+        overwrite: whether to replace an existing directory at `path`.
+            Defaults to `False`.
+
+    Returns:
+        The absolute path of the directory written.
+
+    Raises:
+        TypeError: if `path` is not a string or path-like object.
+        FileNotFoundError: if the parent directory of `path` does not exist.
+        NotADirectoryError: if `path` is an existing file.
+        FileExistsError: if `path` exists and `overwrite` is `False`.
+        Exception: whatever `write` raises, after the clean-up.
+
+    Example:
+
+    >>> import pathlib, tempfile
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> def write(directory):
+    ...     (directory / "hello.txt").write_text("hello")
+    >>> target = write_directory_atomically(root / "out", write)
+    >>> (target / "hello.txt").read_text()
+    'hello'
+    """
+    target = check_target_directory(path, overwrite=overwrite)
+    staging = pathlib.Path(
+        tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-")
+    )
+    try:
+        write(staging)
+        _rename_into_place(staging, target, overwrite=overwrite)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def check_target_directory(path: Any, *, overwrite: bool = False) -> pathlib.Path:
+    """Checks that a directory can be written at `path`, without writing anything.
+
+    The checks `write_directory_atomically` makes first: callers run it
+    before long work (training, tracing) so that an unusable path fails fast.
+
+    Args:
+        path: the directory to be written.
+        overwrite: whether an existing directory at `path` may be replaced.
+            Defaults to `False`.
+
+    Returns:
+        The absolute path.
+
+    Raises:
+        TypeError: if `path` is not a string or path-like object.
+        FileNotFoundError: if the parent directory of `path` does not exist.
+        NotADirectoryError: if `path` is an existing file.
+        FileExistsError: if `path` exists and `overwrite` is `False`.
+
+    Example:
+
+    >>> import pathlib, tempfile
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> check_target_directory(root / "model") == root / "model"
+    True
+    >>> try:
+    ...     check_target_directory(root)
+    ... except FileExistsError:
+    ...     print("refused: it exists")
+    refused: it exists
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(
+            f"path must be a str or os.PathLike naming a directory, got {path!r}"
+        )
+    target = pathlib.Path(os.path.abspath(os.fspath(path)))
+    if not target.parent.is_dir():
+        raise FileNotFoundError(
+            f"path {os.fspath(path)!r} cannot be written: its parent directory "
+            f"{str(target.parent)!r} does not exist; create it first"
+        )
+    if target.exists() and not target.is_dir():
+        raise NotADirectoryError(
+            f"path {os.fspath(path)!r} is an existing file, and the export is a "
+            "directory: pass a path that does not exist or an existing directory"
+        )
+    if target.exists() and not overwrite:
+        raise FileExistsError(
+            f"path {os.fspath(path)!r} already exists; pass overwrite=True to "
+            "replace it"
+        )
+    return target
+
+
+def _rename_into_place(
+    staging: pathlib.Path, target: pathlib.Path, *, overwrite: bool
+) -> None:
+    if not target.exists():
+        os.rename(staging, target)
+        return
+    if not overwrite:  # created while we were writing
+        raise FileExistsError(
+            f"path {str(target)!r} already exists; pass overwrite=True to replace it"
+        )
+    aside_root = pathlib.Path(
+        tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old-")
+    )
+    aside = aside_root / target.name
+    try:
+        os.rename(target, aside)
+        try:
+            os.rename(staging, target)
+        except BaseException:
+            os.rename(aside, target)
+            raise
+    finally:
+        # Delete the previous directory only once something sits at `target`
+        # (the new one, or the old one moved back); never leave neither.
+        if target.exists() or not aside.exists():
+            shutil.rmtree(aside_root, ignore_errors=True)
+
+
+def _recurrent_layers_with_cudnn_switch(model: keras.Layer) -> list[keras.Layer]:
+    # `_flatten_layers` walks every sublayer: inside nested models,
+    # Bidirectional (forward_layer, backward_layer), TimeDistributed, RNN.
+    return [
+        layer
+        for layer in model._flatten_layers(include_self=True, recursive=True)
+        if isinstance(layer, (keras.layers.LSTM, keras.layers.GRU))
+        and hasattr(layer, "use_cudnn")
+    ]
+
+
+@contextlib.contextmanager
+def generic_rnn_kernels(model: keras.Layer) -> Iterator[list[keras.Layer]]:
+    """Makes every LSTM and GRU layer of a model use its generic kernel for a while.
+
+    On the TensorFlow backend an LSTM or GRU layer with `use_cudnn="auto"`
+    calls cuDNN's fused kernel whenever a GPU is visible, and a graph traced
+    then holds `CudnnRNNV3` ops that have no CPU kernel. Inside this context
+    every LSTM and GRU layer of `model` (nested models, `Bidirectional` and
+    other wrappers included) has `use_cudnn=False`, so tracing records the
+    generic loop, which runs on any device and computes the same function.
+    The previous settings are restored on exit, even after an exception.
+
+    Args:
+        model: a Keras layer or model.
+
+    Yields:
+        The LSTM and GRU layers that were switched.
+
+    Example:
+
+    >>> model = keras.Sequential([keras.Input((None, 3)), keras.layers.LSTM(2)])
+    >>> with generic_rnn_kernels(model) as switched:
+    ...     [layer.use_cudnn for layer in switched]
+    [False]
+    >>> model.layers[0].use_cudnn
+    'auto'
+    """
+    layers = _recurrent_layers_with_cudnn_switch(model)
+    previous = [layer.use_cudnn for layer in layers]
+    try:
+        for layer in layers:
+            layer.use_cudnn = False
+        yield layers
+    finally:
+        for layer, setting in zip(layers, previous):
+            layer.use_cudnn = setting
+
+
+def cudnn_op_types(function: Any) -> list[str]:
+    """Lists the cuDNN-only op types in a traced TensorFlow function.
+
+    Walks the function's graph and every function in its library (the bodies
+    of while loops, nested calls), collecting op types that start with
+    `Cudnn` (`CudnnRNN`, `CudnnRNNV3`, ...). Such ops have GPU kernels only.
+
+    Args:
+        function: a concrete function (`tf.function(...).get_concrete_function()`
+            or a signature of a reloaded SavedModel), or anything with a
+            `.graph` holding a `tf.Graph`.
+
+    Returns:
+        The sorted distinct op types found; empty when the graph is portable.
+
+    Example:
+
+    >>> fn = tf.function(lambda x: x * 2).get_concrete_function(tf.TensorSpec([2]))
+    >>> cudnn_op_types(fn)
+    []
+    """
+    graph_def = function.graph.as_graph_def()
+    op_types = {node.op for node in graph_def.node}
+    for library_function in graph_def.library.function:
+        op_types.update(node.op for node in library_function.node_def)
+    return sorted(op for op in op_types if op.startswith("Cudnn"))
+
+
+def _require_no_cudnn_ops(function: Any, where: str) -> None:
+    found = cudnn_op_types(function)
+    if found:
+        raise ExportVerificationError(
+            f"the {where} holds cuDNN-only ops {found}, which fail to serve on "
+            "a machine without a GPU (Keras issue 18504); recurrent layers must "
+            "be traced with use_cudnn=False"
+        )
+
+
+def _is_time_axis(rank: int, dtype: tf.DType) -> bool:
+    # (batch, time, features...) for float sequences, (batch, time) for token ids.
+    return rank >= 3 or (rank == 2 and dtype.is_integer)
+
+
+def serving_input_signature(model: keras.Model) -> Any:
+    """The `tf.TensorSpec` inputs of a model's serving signature.
+
+    One spec per model input, named after the input and in the model's own
+    input structure (a single spec, a list, or a dict). The batch dimension
+    is always `None`; so is the time dimension (axis 1) of sequence inputs:
+    float inputs of rank 3 or more `(batch, time, features)` and integer
+    token inputs of rank 2 `(batch, time)`. Other dimensions keep the
+    model's sizes.
+
+    Args:
+        model: a built Keras model with known inputs (a Sequential or
+            functional model, such as every model the builders make).
+
+    Returns:
+        A `tf.TensorSpec`, or a list or dict of them.
+
+    Raises:
+        ValueError: if the model has no known inputs, or an input has an
+            unknown feature dimension.
+
+    Example:
+
+    >>> model = keras.Sequential([keras.Input((20, 4), name="sequence"),
+    ...                           keras.layers.LSTM(2)])
+    >>> serving_input_signature(model)
+    TensorSpec(shape=(None, None, 4), dtype=tf.float32, name='sequence')
+    """
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"model must be a keras.Model, got {type(model).__name__}")
+    try:
+        if isinstance(model, keras.Sequential):
+            (structure,) = model.inputs
+        else:
+            structure = model.input  # a functional model's own input structure
+    except (AttributeError, ValueError):
+        raise ValueError(
+            f"model {model.name!r} has no known inputs; build it from keras.Input "
+            "(or call model.build(input_shape)) before exporting it"
+        ) from None
+
+    def spec_for(tensor: Any) -> tf.TensorSpec:
+        dtype = tf.as_dtype(keras.backend.standardize_dtype(tensor.dtype))
+        shape = list(tensor.shape)
+        dynamic_axes = 2 if _is_time_axis(len(shape), dtype) else 1
+        if any(dim is None for dim in shape[dynamic_axes:]):
+            raise ValueError(
+                f"model input {tensor.name!r} has shape {tuple(tensor.shape)}: its "
+                "feature dimensions must be known to export it; give the Input a "
+                "full shape, e.g. keras.Input((None, 8))"
+            )
+        shape[:dynamic_axes] = [None] * dynamic_axes
+        return tf.TensorSpec(shape, dtype, name=tensor.name)
+
+    return keras.tree.map_structure(spec_for, structure)
+
+
+def export_saved_model(
+    model: keras.Model,
+    path: str | os.PathLike,
+    *,
+    overwrite: bool = False,
+    verify: bool = True,
+    atol: float = 1e-5,
+) -> ExportResult:
+    """Exports a Keras model as a TensorFlow SavedModel that serves anywhere.
+
+    The SavedModel holds the model's inference forward pass
+    (`model(inputs, training=False)`) under the `serving_default` signature
+    (also callable as `.serve`), with a dynamic batch and time dimension (see
+    `serving_input_signature`). Recurrent layers are traced with their
+    generic kernels, so the export runs on CPU even when made on a GPU.
+
+    It is written into a temporary directory beside `path`, verified there,
+    and renamed into place (see `write_directory_atomically`): a failed or
+    interrupted export leaves `path` as it was and no temporary directory.
+
+    Verification reloads the directory with `tf.saved_model.load`, refuses a
+    graph holding `Cudnn*` ops, and calls `serving_default` on random batches
+    of 3 sequences of 7 timesteps and 2 of 11 (token ids drawn below the
+    smallest `Embedding` vocabulary, with trailing padding zeros), comparing
+    the outputs with `model(x, training=False)`.
+
+    Args:
+        model: a built Keras model with known inputs (Sequential or
+            functional). Needs the TensorFlow backend.
+        path: the directory to write. Its parent must exist.
+        overwrite: whether to replace an existing directory at `path`.
+            Defaults to `False`.
+        verify: whether to reload and compare before renaming into place.
+            Defaults to `True`. The `Cudnn*` op check on the traced graph is
+            always made.
+        atol: the largest absolute difference accepted between the reloaded
+            model's outputs and the live model's. Defaults to `1e-5`.
+
+    Returns:
+        An `ExportResult`: the path, the input signature, the largest
+        difference found on reload, and the seconds taken.
+
+    Raises:
+        ValueError: if `atol` is not a non-negative number, or the model has
+            no known inputs.
+        TypeError: if `model` is not a `keras.Model` or `path` is not a path.
+        RuntimeError: if the Keras backend is not TensorFlow.
+        FileNotFoundError: if the parent directory of `path` does not exist.
+        FileExistsError: if `path` exists and `overwrite` is `False`.
+        NotADirectoryError: if `path` is an existing file.
+        ExportVerificationError: if the reloaded model's outputs differ by
+            more than `atol`, or the graph holds cuDNN-only ops. `path` is
+            then left untouched.
+
+    Example:
+
+    >>> import tempfile, pathlib
+    >>> model = keras.Sequential([keras.Input((None, 4), name="sequence"),
+    ...                           keras.layers.LSTM(8, return_sequences=True),
+    ...                           keras.layers.LSTM(4), keras.layers.Dense(1)])
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "model"
+    >>> result = export_saved_model(model, target)
+    >>> result.max_abs_diff < 1e-5
+    True
+    >>> served = tf.saved_model.load(str(target)).signatures["serving_default"]
+    >>> served(sequence=tf.zeros((5, 30, 4)))["output_0"].shape
+    TensorShape([5, 1])
+    """
+    start = time.perf_counter()
+    if keras.backend.backend() != "tensorflow":
+        raise RuntimeError(
+            "export_saved_model needs the TensorFlow backend (KERAS_BACKEND="
+            f"tensorflow), got backend {keras.backend.backend()!r}"
+        )
+    if (
+        isinstance(atol, bool)
+        or not isinstance(atol, (int, float))
+        or not math.isfinite(atol)
+        or atol < 0
+    ):
+        raise ValueError(f"atol must be a non-negative number, got {atol!r}")
+    input_signature = serving_input_signature(model)
+    # Check the target before any tracing, so a refused path fails fast.
+    check_target_directory(path, overwrite=overwrite)
+
+    max_abs_diff: list[float] = []
+
+    def write(directory: pathlib.Path) -> None:
+        _write_saved_model(model, input_signature, directory)
+        if verify:
+            max_abs_diff.append(
+                _verify_saved_model(model, input_signature, directory, atol)
+            )
+
+    target = write_directory_atomically(path, write, overwrite=overwrite)
+    return ExportResult(
+        path=target,
+        input_signature=input_signature,
+        max_abs_diff=max_abs_diff[0] if verify else None,
+        seconds=time.perf_counter() - start,
+    )
+
+
+def _write_saved_model(
+    model: keras.Model, input_signature: Any, directory: pathlib.Path
+) -> None:
+    archive = keras.export.ExportArchive()
+    with generic_rnn_kernels(model):
+        archive.track(model)
+        serve = archive.add_endpoint(
+            name="serve",
+            fn=lambda inputs: model(inputs, training=False),
+            input_signature=[input_signature],
+        )
+        try:
+            traced = serve.get_concrete_function()
+        except Exception as error:
+            raise ValueError(
+                f"model {model.name!r} cannot be traced with a dynamic batch and "
+                f"time dimension {input_signature}: {error}"
+            ) from error
+        _require_no_cudnn_ops(traced, "traced serving function")
+        # `write_out` aliases the first endpoint as `serving_default`.
+        archive.write_out(str(directory), verbose=False)
+
+
+def _smallest_vocabulary(model: keras.Model) -> int:
+    sizes = [
+        layer.input_dim
+        for layer in model._flatten_layers(include_self=False, recursive=True)
+        if isinstance(layer, keras.layers.Embedding)
+    ]
+    return min(sizes) if sizes else 2
+
+
+def _random_inputs(
+    input_signature: Any,
+    batch: int,
+    timesteps: int,
+    vocabulary: int,
+    rng: np.random.Generator,
+) -> Any:
+    def draw(spec: tf.TensorSpec) -> np.ndarray:
+        shape = [batch] + [
+            timesteps if dim is None else dim for dim in spec.shape.as_list()[1:]
+        ]
+        if spec.dtype.is_integer:
+            tokens = rng.integers(1, max(vocabulary, 2), size=shape)
+            if len(shape) == 2 and timesteps > 2:
+                # Padding: the last row ends in zeros (masked by mask_zero).
+                tokens[-1, timesteps // 2 :] = 0
+            return tokens.astype(spec.dtype.as_numpy_dtype)
+        if spec.dtype.is_bool:
+            return rng.integers(0, 2, size=shape).astype(bool)
+        return rng.standard_normal(shape).astype(spec.dtype.as_numpy_dtype)
+
+    return keras.tree.map_structure(draw, input_signature)
+
+
+def _signature_outputs_in_model_order(
+    served: dict[str, tf.Tensor], expected: Any
+) -> list[np.ndarray]:
+    if isinstance(expected, dict):
+        # keras.tree.flatten orders dict outputs by sorted key.
+        return [np.asarray(served[key]) for key in sorted(expected)]
+
+    def position(key: str) -> int:
+        _, _, index = key.rpartition("_")
+        return int(index) if index.isdigit() else 0
+
+    return [np.asarray(served[key]) for key in sorted(served, key=position)]
+
+
+def _first_line(error: BaseException) -> str:
+    """The gist of an error: its first meaningful line, without colour codes."""
+    for line in str(error).splitlines():
+        line = _ANSI_ESCAPE.sub("", line).strip()
+        if line and not line.startswith("Exception encountered when calling"):
+            return line
+    return type(error).__name__
+
+
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _verify_saved_model(
+    model: keras.Model, input_signature: Any, directory: pathlib.Path, atol: float
+) -> float:
+    loaded = tf.saved_model.load(str(directory))
+    serving = loaded.signatures[SERVING_SIGNATURE]
+    _require_no_cudnn_ops(serving, f"reloaded {SERVING_SIGNATURE} signature")
+    specs = keras.tree.flatten(input_signature)
+    accepted = sorted(serving.structured_input_signature[1])
+    if sorted(spec.name for spec in specs) != accepted:
+        raise ExportVerificationError(
+            f"the reloaded {SERVING_SIGNATURE} signature takes inputs {accepted}, "
+            f"expected {sorted(spec.name for spec in specs)}"
+        )
+    vocabulary = _smallest_vocabulary(model)
+    rng = np.random.default_rng(0)
+    largest = 0.0
+    for batch, timesteps in VERIFICATION_BATCHES:
+        inputs = _random_inputs(input_signature, batch, timesteps, vocabulary, rng)
+        try:
+            with generic_rnn_kernels(model):
+                expected = model(inputs, training=False)
+            served = serving(
+                **{
+                    spec.name: tf.constant(value)
+                    for spec, value in zip(specs, keras.tree.flatten(inputs))
+                }
+            )
+        except (ValueError, TypeError, tf.errors.OpError) as error:
+            raise ExportVerificationError(
+                f"model {model.name!r} does not run on a batch of {batch} x "
+                f"{timesteps} timesteps ({_first_line(error)}); the SavedModel's "
+                "batch and time dimensions are dynamic, so a model that needs a "
+                "fixed number of timesteps (a Flatten or Reshape after a "
+                "sequence) cannot be exported this way"
+            ) from error
+        wanted = [keras.ops.convert_to_numpy(x) for x in keras.tree.flatten(expected)]
+        got = _signature_outputs_in_model_order(served, expected)
+        for index, (want, have) in enumerate(zip(wanted, got)):
+            if want.shape != have.shape:
+                raise ExportVerificationError(
+                    f"reloaded SavedModel output {index} has shape {have.shape} on "
+                    f"a batch of {batch} x {timesteps} timesteps, the model gives "
+                    f"{want.shape}"
+                )
+            difference = float(np.max(np.abs(want.astype(np.float64) - have), initial=0.0))
+            if not difference <= atol:  # also catches NaN
+                raise ExportVerificationError(
+                    f"reloaded SavedModel differs from the model by {difference:.3g} "
+                    f"(atol={atol:g}) on output {index} for a batch of {batch} x "
+                    f"{timesteps} timesteps; the target was left untouched"
+                )
+            largest = max(largest, difference)
+    return largest
