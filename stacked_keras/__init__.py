@@ -37,6 +37,7 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "Report": ("stacked_keras.lint", "Report"),
     "Finding": ("stacked_keras.lint.findings", "Finding"),
     "LintCallback": ("stacked_keras.lint", "LintCallback"),
+    "LintError": ("stacked_keras.lint", "LintError"),
     "ModelGraph": ("stacked_keras.graph", "ModelGraph"),
     "plot_stack": ("stacked_keras.plot", "plot_stack"),
     "build_from_spec": ("stacked_keras.zoo", "build_from_spec"),

@@ -585,3 +585,29 @@ def test_static_linting_imports_neither_tensorflow_nor_keras(tmp_path, keras_fil
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "LOADED []" in result.stdout
+
+
+def test_one_call_that_makes_several_broken_layers_is_one_finding(tmp_path):
+    source = tmp_path / "loop.py"
+    source.write_text(
+        "import keras\n"
+        "from keras.layers import LSTM, Dense\n"
+        "model = keras.Sequential()\n"
+        "for i in range(3):\n"
+        "    model.add(LSTM(16))\n"
+        "model.add(Dense(1))\n"
+    )
+    report = stacked_keras.lint(str(source))
+    sk101 = [f for f in report.findings if f.code == "SK101"]
+    assert [(f.line, f.column) for f in sk101] == [(5, 15)]
+
+
+def test_noqa_line_count_ignores_form_feeds(tmp_path):
+    source = tmp_path / "feed.py"
+    source.write_text(
+        "import keras\n"
+        "# section\x0c break\n"
+        "from keras import layers\n"
+        "model = keras.Sequential([layers.LSTM(8), layers.LSTM(4)])  # noqa: SK101\n"
+    )
+    assert [f.code for f in stacked_keras.lint(str(source)).findings] == []

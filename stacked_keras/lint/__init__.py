@@ -283,16 +283,25 @@ def _cell_sources(text: str) -> list[str]:
     return sources
 
 
+def _python_lines(text: str) -> list[str]:
+    """Lines as Python's tokenizer counts them (only \\r\\n, \\r and \\n end a line).
+
+    `str.splitlines` also splits on form feeds and Unicode line separators,
+    which would put a `# noqa` on the wrong line.
+    """
+    return re.split(r"\r\n|\r|\n", text)
+
+
 def _source_line(path: str, cell: int | None, line: int, cache: dict[tuple[str, int | None], list[str]]) -> str:
     key = (path, cell)
     if key not in cache:
         try:
             text = Path(path).read_text(encoding="utf-8")
             if cell is None:
-                cache[key] = text.splitlines()
+                cache[key] = _python_lines(text)
             else:
                 sources = _cell_sources(text)
-                cache[key] = sources[cell - 1].splitlines() if 0 < cell <= len(sources) else []
+                cache[key] = _python_lines(sources[cell - 1]) if 0 < cell <= len(sources) else []
         except (OSError, UnicodeDecodeError, ValueError, AttributeError):
             cache[key] = []
     lines = cache[key]
@@ -399,9 +408,17 @@ class _Linter:
 
     def add_graphs(self, graphs: Iterable[ModelGraph], path: str | None) -> list[Finding]:
         found: list[Finding] = []
+        seen: set[tuple[Any, ...]] = set()
         for graph in graphs:
             self.models += 1
-            found.extend(self.check(graph, select=self.settings.select, ignore=self.settings.ignore or None))
+            for finding in self.check(graph, select=self.settings.select, ignore=self.settings.ignore or None):
+                # One place to change is one finding: a layer shared by two
+                # graphs (training and inference models), or one call that
+                # makes several layers (a loop), is reported once.
+                key = _place_of(finding)
+                if key not in seen:
+                    seen.add(key)
+                    found.append(finding)
         return self._kept(found, path)
 
     def lint_files(self, paths: list[str]) -> None:
@@ -458,6 +475,13 @@ class _Linter:
                 graph.target_shape = shape
         self.inputs_read += 1
         self.findings.extend(self.add_graphs(graphs, None))
+
+
+def _place_of(finding: Finding) -> tuple[Any, ...]:
+    """What makes two findings the same: the code and the place to change."""
+    if finding.line is not None:
+        return (finding.code, finding.path, finding.cell, finding.line, finding.column)
+    return (finding.code, finding.path, finding.model, finding.layer)
 
 
 def _split_inputs(obj: Any) -> tuple[list[str], list[Any]]:
@@ -600,10 +624,10 @@ def fix(model: Any, **kwargs: Any) -> Any:
 def __getattr__(name: str) -> Any:
     # `LintCallback` subclasses keras.callbacks.Callback: load it (and Keras)
     # only when asked for.
-    if name == "LintCallback":
-        from stacked_keras.lint.callback import LintCallback
+    if name in ("LintCallback", "LintError"):
+        from stacked_keras.lint import callback
 
-        return LintCallback
+        return getattr(callback, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -123,10 +123,10 @@ def _apply_fixes(report: Any) -> tuple[list[str], int]:
     """Rewrites source files for their SK101 findings.
 
     Returns:
-        The files changed, and how many SK101 findings those files had.
+        The files changed, and how many SK101 findings were fixed in them.
     """
     from stacked_keras.lint import SOURCE_SUFFIXES
-    from stacked_keras.lint.fix_source import fix_file
+    from stacked_keras.lint.fix_source import rewrite_file
 
     by_path: dict[str, list[Any]] = defaultdict(list)
     for finding in report.findings:
@@ -134,13 +134,17 @@ def _apply_fixes(report: Any) -> tuple[list[str], int]:
                 os.path.splitext(finding.path)[1].lower() in SOURCE_SUFFIXES:
             by_path[finding.path].append(finding)
     changed = []
+    applied = 0
     for path, findings in by_path.items():
         try:
-            if fix_file(path, findings):
-                changed.append(path)
+            rewrite = rewrite_file(path, findings)
         except (OSError, ValueError) as error:
             print(f"{_PROG}: warning: could not fix {path}: {error}", file=sys.stderr)
-    return changed, sum(len(by_path[p]) for p in changed)
+            continue
+        if rewrite.applied:
+            changed.append(path)
+            applied += len(rewrite.applied)
+    return changed, applied
 
 
 def run_lint(args: argparse.Namespace) -> int:

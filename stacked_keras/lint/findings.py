@@ -52,7 +52,8 @@ class Finding:
             notebooks), when known.
         column: 1-based column, when known.
         layer: the name of the layer to change.
-        cell: 1-based index of the notebook code cell, for notebooks.
+        cell: 1-based index of the notebook cell (every cell counts,
+            markdown included), for notebooks.
         model: the name of the model the finding belongs to.
     """
 
@@ -100,7 +101,7 @@ class UnreadableInput(Exception):
         message: what is wrong, naming the file's problem and the fix.
         line: 1-based line, when the problem has one.
         column: 1-based column, when known.
-        cell: 1-based notebook code cell, for notebooks.
+        cell: 1-based notebook cell (every cell counts), for notebooks.
     """
 
     def __init__(self, code: str, message: str, *, line: int | None = None,
