@@ -99,8 +99,8 @@ def bidirectional_stack():
     return keras.Sequential(
         [
             keras.Input((5, 3), name="x"),
-            layers.Bidirectional(layers.LSTM(4, return_sequences=True), name="bi_1"),
-            layers.Bidirectional(layers.GRU(3), merge_mode="sum", name="bi_2"),
+            layers.Bidirectional(layers.LSTM(4, return_sequences=True, name="lstm"), name="bi_1"),
+            layers.Bidirectional(layers.GRU(3, name="gru"), merge_mode="sum", name="bi_2"),
             layers.Dense(1, name="head"),
         ],
         name="bi_stack",
