@@ -44,6 +44,7 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "spec_of": ("stacked_keras.zoo", "spec_of"),
     "zoo": ("stacked_keras.zoo", None),
     "experiments": ("stacked_keras.experiments", None),
+    "depth_sweep": ("stacked_keras.experiments", "depth_sweep"),
 }
 
 __all__ = ["__version__", "describe", *_EXPORTS]

@@ -1,0 +1,227 @@
+"""The time x depth grid: stacked_keras.plot_stack."""
+
+import keras
+import pytest
+from matplotlib.colors import to_hex
+from matplotlib.patches import FancyArrowPatch
+
+import stacked_keras
+from stacked_keras.graph import UNKNOWN, LayerNode, ModelGraph
+from stacked_keras.lint.report import Report
+from stacked_keras.plot import BROKEN_COLOR, plot_stack
+
+
+def broken_stack():
+    """The seed's mistake: a middle LSTM returns only its last state (unbuilt)."""
+    return keras.Sequential(
+        [keras.layers.LSTM(8, name="lower"), keras.layers.LSTM(6, name="middle"),
+         keras.layers.LSTM(4, return_sequences=True, name="upper"), keras.layers.Dense(1, name="head")],
+        name="broken",
+    )
+
+
+@pytest.fixture(scope="module")
+def correct_stack():
+    return stacked_keras.deep_lstm([8, 6, 4], input_shape=(None, 3), head="regression")
+
+
+def gids(figure, prefix):
+    ax = figure.axes[0]
+    return sorted(
+        artist.get_gid() for artist in ax.patches if (artist.get_gid() or "").startswith(prefix)
+    )
+
+
+def texts(figure):
+    return [text.get_text() for text in figure.axes[0].texts]
+
+
+def red_dashed_arrows(figure):
+    return [
+        patch for patch in figure.axes[0].patches
+        if isinstance(patch, FancyArrowPatch)
+        and to_hex(patch.get_edgecolor()) == BROKEN_COLOR
+        and patch.get_linestyle() == "--"
+    ]
+
+
+# --- the grid -------------------------------------------------------------------------
+
+
+def test_one_cell_per_timestep_and_layer(correct_stack):
+    figure = plot_stack(correct_stack, timesteps=5)
+    cells = gids(figure, "cell:")
+    assert len(cells) == 5 * 3
+    assert "cell:lstm_1:t1" in cells and "cell:lstm_3:t5" in cells
+    assert {"$H_{1}^{1}$", "$H_{5}^{3}$", "$x_{1}$", "$y_{5}$"} <= set(texts(figure))
+
+
+def test_recurrence_arrows_join_consecutive_timesteps(correct_stack):
+    figure = plot_stack(correct_stack, timesteps=4)
+    assert gids(figure, "recurrence:lstm_2:") == [f"recurrence:lstm_2:t{t}" for t in (2, 3, 4)]
+
+
+def test_intermediate_layers_send_every_timestep_up(correct_stack):
+    figure = plot_stack(correct_stack, timesteps=4)
+    assert gids(figure, "link:lstm_1:") == [f"link:lstm_1:t{t}" for t in (1, 2, 3, 4)]
+    assert gids(figure, "link:input:") == [f"link:input:t{t}" for t in (1, 2, 3, 4)]
+
+
+def test_units_are_written_beside_each_row(correct_stack):
+    labels = texts(plot_stack(correct_stack))
+    assert "lstm_1: 8 units\nreturn_sequences=True" in labels
+    assert "lstm_3: 4 units\nreturn_sequences=False" in labels
+
+
+def test_top_layer_returning_its_last_state_has_one_output(correct_stack):
+    figure = plot_stack(correct_stack, timesteps=4)
+    assert gids(figure, "output:") == ["output:t4"]
+    assert "output: last state only" in texts(figure)
+
+
+def test_top_layer_returning_sequences_has_an_output_per_timestep():
+    tagger = stacked_keras.deep_gru([4, 4], input_shape=(None, 2), output="sequence")
+    figure = plot_stack(tagger, timesteps=3)
+    assert gids(figure, "output:") == ["output:t1", "output:t2", "output:t3"]
+
+
+def test_bidirectional_layers_have_arrows_both_ways():
+    model = stacked_keras.deep_lstm([4, 4], input_shape=(None, 2), bidirectional=[True, False])
+    figure = plot_stack(model, timesteps=3)
+    assert gids(figure, "recurrence-backward:bi_lstm_1:") == [
+        "recurrence-backward:bi_lstm_1:t2",
+        "recurrence-backward:bi_lstm_1:t3",
+    ]
+    assert gids(figure, "recurrence-backward:lstm_2:") == []
+    assert "bi_lstm_1: 2 x 4 units (bidirectional)\nreturn_sequences=True" in texts(figure)
+
+
+def test_a_known_input_length_shorter_than_timesteps_is_drawn_whole():
+    model = stacked_keras.deep_gru([4, 4], input_shape=(2, 3))
+    assert len(gids(plot_stack(model, timesteps=6), "cell:gru_1:")) == 2
+
+
+# --- broken links -----------------------------------------------------------------------
+
+
+def test_broken_link_is_drawn_red_and_labelled_sk101():
+    figure = plot_stack(broken_stack(), timesteps=4)
+    labels = texts(figure)
+    assert labels.count("SK101") == 2  # lower -> middle and middle -> upper
+    red = red_dashed_arrows(figure)
+    assert sorted(patch.get_gid() for patch in red) == sorted(
+        f"broken:{name}:t{t}" for name in ("lower", "middle") for t in (1, 2, 3)
+    )
+    # only the last state goes up, in black
+    assert gids(figure, "link:lower:") == ["link:lower:t4"]
+    assert "broken: SK101 at lower, SK101 at middle" in figure.axes[0].get_title()
+
+
+def test_correct_model_has_no_red_link(correct_stack):
+    figure = plot_stack(correct_stack, timesteps=4)
+    assert red_dashed_arrows(figure) == []
+    assert not any("SK1" in text for text in texts(figure))
+
+
+def test_vector_reshaped_into_a_sequence_is_labelled_sk103():
+    model = keras.Sequential(
+        [keras.Input((10, 3)), keras.layers.LSTM(8, name="encoder"), keras.layers.Reshape((1, 8)),
+         keras.layers.LSTM(4, name="reader")]
+    )
+    figure = plot_stack(model, timesteps=4)
+    assert "SK103" in texts(figure)
+    assert sorted(p.get_gid() for p in red_dashed_arrows(figure)) == [f"broken:encoder:t{t}" for t in (1, 2, 3)]
+
+
+def test_repeat_vector_bridge_is_not_broken():
+    model = keras.Sequential(
+        [keras.Input((5, 2)), keras.layers.GRU(4, name="encoder"), keras.layers.RepeatVector(5),
+         keras.layers.GRU(4, return_sequences=True, name="decoder")]
+    )
+    figure = plot_stack(model, timesteps=4)
+    assert red_dashed_arrows(figure) == []
+    assert gids(figure, "repeat:encoder:") == ["repeat:encoder:t1", "repeat:encoder:t2", "repeat:encoder:t3"]
+
+
+def test_report_decides_which_links_are_red():
+    model = broken_stack()
+    report = stacked_keras.lint(model, select="SK101")
+    assert len(red_dashed_arrows(plot_stack(model, report=report))) == 6
+    # a report without findings draws no broken link, whatever the model
+    assert red_dashed_arrows(plot_stack(model, report=Report([]))) == []
+
+
+def test_graph_is_accepted_and_unknown_settings_drawn_as_unknown():
+    graph = ModelGraph.chain(
+        [
+            LayerNode("lstm_a", "LSTM", {"units": 8, "return_sequences": UNKNOWN}),
+            LayerNode("lstm_b", "LSTM", {"units": 4}),
+        ],
+        name="from_source",
+    )
+    figure = plot_stack(graph, timesteps=3)
+    assert red_dashed_arrows(figure) == []  # rules never report an error on UNKNOWN
+    assert "return_sequences unknown" in texts(figure)
+    assert "lstm_a: 8 units\nreturn_sequences=?" in texts(figure)
+
+
+# --- files and axes ---------------------------------------------------------------------
+
+
+def test_png_file_is_written(tmp_path):
+    path = tmp_path / "grid.png"
+    plot_stack(broken_stack(), path=path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_svg_file_keeps_the_broken_link_ids(tmp_path):
+    path = tmp_path / "grid.svg"
+    plot_stack(broken_stack(), path=str(path))
+    svg = path.read_text()
+    assert svg.lstrip().startswith("<?xml")
+    assert 'id="broken:lower:t1"' in svg
+    assert 'id="code:lower"' in svg
+
+
+def test_draws_into_given_axes():
+    from stacked_keras.plot import new_figure
+
+    figure = new_figure()
+    ax = figure.add_subplot(1, 2, 2)
+    assert plot_stack(broken_stack(), ax=ax) is figure
+    assert any(text.get_text() == "SK101" for text in ax.texts)
+
+
+# --- bad input ----------------------------------------------------------------------------
+
+
+def test_report_alone_is_refused_with_what_to_pass():
+    with pytest.raises(TypeError, match=r"pass the model it came from and the report as plot_stack\(model, report=report\)"):
+        plot_stack(Report([]))
+
+
+def test_other_objects_are_refused():
+    with pytest.raises(TypeError, match="model_or_graph must be a keras.Model or a stacked_keras ModelGraph, got int"):
+        plot_stack(3)
+
+
+def test_report_must_be_a_lint_report(correct_stack):
+    with pytest.raises(TypeError, match="report must be a stacked_keras lint Report"):
+        plot_stack(correct_stack, report=["SK101"])
+
+
+def test_model_without_recurrent_layers_is_refused():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)], name="flat")
+    with pytest.raises(ValueError, match="model 'flat' has no recurrent layer to draw.*Dense"):
+        plot_stack(model)
+
+
+@pytest.mark.parametrize("timesteps", [0, 25, 2.0, True])
+def test_timesteps_out_of_range_is_refused(correct_stack, timesteps):
+    with pytest.raises(ValueError, match=rf"timesteps must be an integer from 1 to 24 .*got {timesteps!r}"):
+        plot_stack(correct_stack, timesteps=timesteps)
+
+
+def test_unknown_file_format_is_refused(correct_stack, tmp_path):
+    with pytest.raises(ValueError, match=r"path must end in .png, .svg or .pdf .*grid.gif"):
+        plot_stack(correct_stack, path=tmp_path / "grid.gif")
