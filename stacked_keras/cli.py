@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -70,29 +71,54 @@ def _refuse_existing_directory(flag: str, path: str | None, overwrite: bool) -> 
         )
 
 
+# Builder argument -> the flag that sets it, so errors speak the command's words.
+_FLAGS = {
+    "input_shape": "--input-shape",
+    "vocab_size": "--vocab-size",
+    "num_classes": "--num-classes",
+    "bidirectional": "--bidirectional",
+    "dropout": "--dropout",
+    "output": "--output",
+    "units": "--units",
+    "head": "--head",
+    "cell": "CELL",
+}
+_FLAG_PATTERN = re.compile(r"(?<![\w-])(" + "|".join(_FLAGS) + r")(?![\w-])")
+
+
+def _in_flag_words(message: str) -> str:
+    """`units[1] must be ...` -> `--units[1] must be ...`."""
+    return _FLAG_PATTERN.sub(lambda match: _FLAGS[match.group(1)], message)
+
+
 def _run_build(args: argparse.Namespace) -> int:
     if args.overwrite and args.export is None:
         raise ValueError("--overwrite replaces an export: it needs --export DIR")
     _refuse_existing_directory("--export", args.export, args.overwrite)
-    from stacked_keras.builders import deep_rnn
+    from stacked_keras.builders import build_stack, normalize_stack_arguments
+
+    # Validate first: pure Python, so a bad argument fails before TensorFlow loads.
+    try:
+        spec = normalize_stack_arguments(
+            args.cell,
+            list(args.units),
+            input_shape=tuple(args.input_shape) if args.input_shape is not None else None,
+            vocab_size=args.vocab_size,
+            bidirectional=args.bidirectional,
+            dropout=args.dropout,
+            output=args.output,
+            head=args.head,
+            num_classes=args.num_classes,
+        )
+    except ValueError as error:
+        raise ValueError(_in_flag_words(str(error))) from None
+    if args.export is not None:
+        from stacked_keras.export import check_target_directory, is_saved_model
+
+        check_target_directory(args.export, overwrite=args.overwrite, replace_only=is_saved_model)
     from stacked_keras.describe import describe
 
-    if args.export is not None:
-        from stacked_keras.export import check_target_directory
-
-        check_target_directory(args.export, overwrite=args.overwrite)
-    input_shape = tuple(args.input_shape) if args.input_shape is not None else None
-    model = deep_rnn(
-        args.cell,
-        list(args.units),
-        input_shape=input_shape,
-        vocab_size=args.vocab_size,
-        bidirectional=args.bidirectional,
-        dropout=args.dropout,
-        output=args.output,
-        head=args.head,
-        num_classes=args.num_classes,
-    )
+    model = build_stack(spec)
     print(describe(model))
     if args.export is not None:
         from stacked_keras.export import export_saved_model
@@ -289,6 +315,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     stacked-keras 0.1.0
     0
     """
+    # TensorFlow's C++ start-up lines would bury our one-line messages.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

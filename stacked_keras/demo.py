@@ -162,13 +162,14 @@ def run_demo(
         SERVING_SIGNATURE,
         check_target_directory,
         export_saved_model,
+        is_saved_model,
     )
 
     if export_dir is None:
         export_dir = pathlib.Path(tempfile.mkdtemp(prefix="stacked-keras-demo-")) / "deep_lstm"
     else:
         # Refuse an unusable path before spending time on training.
-        check_target_directory(export_dir, overwrite=overwrite)
+        check_target_directory(export_dir, overwrite=overwrite, replace_only=is_saved_model)
 
     keras.utils.set_random_seed(seed)
     x_train, y_train = make_sequences(TRAIN_SEQUENCES, seed=seed)

@@ -45,6 +45,7 @@ __all__ = [
     "ExportResult",
     "ExportVerificationError",
     "check_target_directory",
+    "is_saved_model",
     "cudnn_op_types",
     "export_saved_model",
     "generic_rnn_kernels",
@@ -116,6 +117,7 @@ def write_directory_atomically(
     write: Callable[[pathlib.Path], None],
     *,
     overwrite: bool = False,
+    replace_only: Callable[[pathlib.Path], bool] | None = None,
 ) -> pathlib.Path:
     """Writes a directory through a temporary sibling, then renames it into place.
 
@@ -136,6 +138,7 @@ def write_directory_atomically(
             and writing the content there.
         overwrite: whether to replace an existing directory at `path`.
             Defaults to `False`.
+        replace_only: see `check_target_directory`.
 
     Returns:
         The absolute path of the directory written.
@@ -157,7 +160,7 @@ def write_directory_atomically(
     >>> (target / "hello.txt").read_text()
     'hello'
     """
-    target = check_target_directory(path, overwrite=overwrite)
+    target = check_target_directory(path, overwrite=overwrite, replace_only=replace_only)
     staging = pathlib.Path(
         tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-")
     )
@@ -170,7 +173,12 @@ def write_directory_atomically(
     return target
 
 
-def check_target_directory(path: Any, *, overwrite: bool = False) -> pathlib.Path:
+def check_target_directory(
+    path: Any,
+    *,
+    overwrite: bool = False,
+    replace_only: Callable[[pathlib.Path], bool] | None = None,
+) -> pathlib.Path:
     """Checks that a directory can be written at `path`, without writing anything.
 
     The checks `write_directory_atomically` makes first: callers run it
@@ -179,7 +187,11 @@ def check_target_directory(path: Any, *, overwrite: bool = False) -> pathlib.Pat
     Args:
         path: the directory to be written.
         overwrite: whether an existing directory at `path` may be replaced.
-            Defaults to `False`.
+            Defaults to `False`. The current directory and its parents are
+            never replaced.
+        replace_only: when given, an existing non-empty directory is replaced
+            only if `replace_only(directory)` is true (for exports: it holds a
+            SavedModel), so `overwrite=True` never deletes unrelated work.
 
     Returns:
         The absolute path.
@@ -188,7 +200,10 @@ def check_target_directory(path: Any, *, overwrite: bool = False) -> pathlib.Pat
         TypeError: if `path` is not a string or path-like object.
         FileNotFoundError: if the parent directory of `path` does not exist.
         NotADirectoryError: if `path` is an existing file.
-        FileExistsError: if `path` exists and `overwrite` is `False`.
+        FileExistsError: if `path` exists and `overwrite` is `False`, or
+            `replace_only` refuses the existing directory.
+        ValueError: if `overwrite` would replace the current directory or
+            one of its parents.
 
     Example:
 
@@ -222,7 +237,33 @@ def check_target_directory(path: Any, *, overwrite: bool = False) -> pathlib.Pat
             f"path {os.fspath(path)!r} already exists; pass overwrite=True to "
             "replace it"
         )
+    if target.exists():
+        _check_replaceable(target, os.fspath(path), replace_only=replace_only)
     return target
+
+
+def is_saved_model(directory: pathlib.Path) -> bool:
+    """Whether `directory` holds a TensorFlow SavedModel (`saved_model.pb`)."""
+    return (directory / "saved_model.pb").is_file()
+
+
+def _check_replaceable(
+    target: pathlib.Path, given: str, *, replace_only: Callable[[pathlib.Path], bool] | None
+) -> None:
+    """Refuses to replace a directory that holds the user's work, not an export."""
+    here = pathlib.Path(os.getcwd()).resolve()
+    resolved = target.resolve()
+    if given.strip() in ("", ".") or resolved == here or resolved in here.parents:
+        raise ValueError(
+            f"path {given!r} is the current directory or one of its parents; "
+            "refusing to replace it: pass the path of the export directory itself"
+        )
+    if replace_only is not None and any(target.iterdir()) and not replace_only(target):
+        raise FileExistsError(
+            f"path {given!r} is a directory that does not hold a previous export; "
+            "refusing to replace it even with overwrite=True: choose a new path, "
+            "or delete that directory yourself"
+        )
 
 
 def _rename_into_place(
@@ -485,7 +526,7 @@ def export_saved_model(
         raise ValueError(f"atol must be a non-negative number, got {atol!r}")
     input_signature = serving_input_signature(model)
     # Check the target before any tracing, so a refused path fails fast.
-    check_target_directory(path, overwrite=overwrite)
+    check_target_directory(path, overwrite=overwrite, replace_only=is_saved_model)
 
     max_abs_diff: list[float] = []
 
@@ -496,7 +537,9 @@ def export_saved_model(
                 _verify_saved_model(model, input_signature, directory, atol)
             )
 
-    target = write_directory_atomically(path, write, overwrite=overwrite)
+    target = write_directory_atomically(
+        path, write, overwrite=overwrite, replace_only=is_saved_model
+    )
     return ExportResult(
         path=target,
         input_signature=input_signature,

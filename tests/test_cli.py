@@ -106,7 +106,7 @@ def test_bad_unit_count_is_one_error_line_and_exit_2(capsys):
     code = main(["build", "lstm", "--units", "4", "0", "--input-shape", "6", "3"])
     err = capsys.readouterr().err
     assert code == 2
-    assert err.strip() == "stacked-keras: error: units[1] must be a positive integer, got 0"
+    assert err.strip() == "stacked-keras: error: --units[1] must be a positive integer, got 0"
 
 
 def test_unparsable_input_shape_names_the_argument(capsys):
@@ -122,7 +122,7 @@ def test_missing_input_description_names_both_arguments(capsys):
     err = capsys.readouterr().err
     assert code == 2
     assert err.startswith("stacked-keras: error: ")
-    assert "input_shape" in err and "vocab_size" in err
+    assert "--input-shape" in err and "--vocab-size" in err
     assert len(err.strip().splitlines()) == 1
 
 

@@ -239,13 +239,15 @@ def test_graph_with_a_cudnn_op_is_refused_and_nothing_is_written(tmp_path):
 def test_failed_verification_leaves_the_previous_export_and_no_temporary_directory(tmp_path):
     target = tmp_path / "model"
     target.mkdir()
+    (target / "saved_model.pb").write_bytes(b"the previous export's graph")
     (target / "previous.txt").write_text("the previous export")
     model = keras.Sequential(
         [keras.Input((None, FEATURES), name="sequence"), keras.layers.LSTM(2), NoisyAtInference()]
     )
     with pytest.raises(ExportVerificationError, match=r"differs from the model by .* \(atol=1e-05\)"):
         export_saved_model(model, target, overwrite=True)
-    assert os.listdir(target) == ["previous.txt"]
+    assert sorted(os.listdir(target)) == ["previous.txt", "saved_model.pb"]
+    assert (target / "saved_model.pb").read_bytes() == b"the previous export's graph"
     assert (target / "previous.txt").read_text() == "the previous export"
     assert os.listdir(tmp_path) == ["model"]
 
@@ -376,3 +378,33 @@ def test_atomic_write_refuses_an_existing_directory_without_overwrite(tmp_path):
         write_directory_atomically(tmp_path / "out", _write_hello)
     assert os.listdir(tmp_path / "out") == []
 
+
+
+def test_overwrite_never_replaces_a_directory_that_holds_no_export(tmp_path, monkeypatch):
+    from stacked_keras import deep_lstm
+
+    work = tmp_path / "src"
+    work.mkdir()
+    (work / "important.py").write_text("precious = True\n")
+    model = deep_lstm([3], input_shape=(None, 3), compile=False)
+    with pytest.raises(FileExistsError, match="does not hold a previous export"):
+        export_saved_model(model, work, overwrite=True)
+    assert (work / "important.py").read_text() == "precious = True\n"
+    monkeypatch.chdir(work)
+    for here in ("", ".", str(tmp_path)):
+        with pytest.raises(ValueError, match="current directory or one of its parents"):
+            export_saved_model(model, here, overwrite=True)
+    assert sorted(p.name for p in work.iterdir()) == ["important.py"]
+    assert [p.name for p in tmp_path.iterdir()] == ["src"]
+
+
+def test_cli_build_refuses_to_overwrite_a_source_directory(tmp_path, capsys, monkeypatch):
+    from stacked_keras.cli import main
+
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "important.py").write_text("x = 1\n")
+    monkeypatch.chdir(tmp_path)
+    code = main(["build", "lstm", "--units", "3", "--input-shape", "none", "3", "--export", "src", "--overwrite"])
+    assert code == 2
+    assert "does not hold a previous export" in capsys.readouterr().err
+    assert (tmp_path / "src" / "important.py").exists()
