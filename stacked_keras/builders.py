@@ -21,6 +21,8 @@ layer L) and `head`. The input is `tokens` (token ids) or `sequence`.
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import numbers
 import sys
 import warnings
@@ -950,6 +952,16 @@ def _one_cell_builder(cell: str, units: Any, kwargs: dict[str, Any]) -> Any:
         raise TypeError(
             f"deep_{cell}() sets cell={cell!r}; call deep_rnn(cell=...) for another "
             f"cell type, got cell={kwargs['cell']!r}"
+        )
+    accepted = [name for name in inspect.signature(deep_rnn).parameters if name not in ("cell", "units")]
+    unknown = sorted(set(kwargs) - set(accepted))
+    if unknown:
+        name = unknown[0]
+        close = difflib.get_close_matches(name, accepted, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise TypeError(
+            f"deep_{cell}() got an unexpected keyword argument {name!r}{hint}; "
+            f"accepted: {', '.join(accepted)}"
         )
     return deep_rnn(cell, units, **kwargs)
 

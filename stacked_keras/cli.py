@@ -65,6 +65,11 @@ def _dimension(text: str) -> int | None:
 
 def _refuse_existing_directory(flag: str, path: str | None, overwrite: bool) -> None:
     """Fails fast, in the command line's own words, before any model is built."""
+    if path is not None and os.path.exists(path) and not os.path.isdir(path):
+        raise NotADirectoryError(
+            f"{flag} {path!r} is an existing file, and the export is a directory: "
+            "pass a path that does not exist"
+        )
     if path is not None and os.path.isdir(path) and not overwrite:
         raise FileExistsError(
             f"{flag} {path!r} already exists; pass --overwrite to replace it"

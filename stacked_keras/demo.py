@@ -138,7 +138,8 @@ def run_demo(
         the export and the largest difference after reloading.
 
     Raises:
-        ValueError: if `epochs` is not a positive integer.
+        ValueError: if `epochs` is not a positive integer, or `seed` is not
+            an integer in [0, 2**32).
         FileExistsError: if `export_dir` exists and `overwrite` is `False`.
         FileNotFoundError: if the parent of `export_dir` does not exist.
 
@@ -149,8 +150,8 @@ def run_demo(
     True
     """
     epochs = _positive_int("epochs", epochs)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise ValueError(f"seed must be an integer, got {seed!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be an integer between 0 and 2**32 - 1, got {seed!r}")
     start = time.perf_counter()
 
     import keras

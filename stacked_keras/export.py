@@ -282,11 +282,13 @@ def _rename_into_place(
     aside = aside_root / target.name
     try:
         os.rename(target, aside)
-        try:
-            os.rename(staging, target)
-        except BaseException:
+        os.rename(staging, target)
+    except BaseException:
+        # Whenever it struck (even between the two renames), put the
+        # previous directory back if nothing sits at `target`.
+        if aside.exists() and not target.exists():
             os.rename(aside, target)
-            raise
+        raise
     finally:
         # Delete the previous directory only once something sits at `target`
         # (the new one, or the old one moved back); never leave neither.
@@ -517,6 +519,9 @@ def export_saved_model(
             "export_saved_model needs the TensorFlow backend (KERAS_BACKEND="
             f"tensorflow), got backend {keras.backend.backend()!r}"
         )
+    for flag, value in (("overwrite", overwrite), ("verify", verify)):
+        if not isinstance(value, bool):
+            raise ValueError(f"{flag} must be True or False, got {value!r}")
     if (
         isinstance(atol, bool)
         or not isinstance(atol, (int, float))
