@@ -318,18 +318,19 @@ def test_return_sequences_from_a_config_dict_is_skipped():
     assert "**config" in rewrite.skipped[0][1]
 
 
-def test_layer_built_by_a_helper_is_skipped():
+def test_layer_built_by_a_helper_without_a_parameter_for_it_is_skipped():
     source = textwrap.dedent("""
         import keras
-        def block(units, seq=False):
-            return keras.layers.LSTM(units, return_sequences=seq)
+        def block(units):
+            return keras.layers.LSTM(units)
         model = keras.Sequential([block(8), block(4)])
     """)
     findings = broken_findings(graphs_from_python(source))
-    assert len(findings) == 1
+    assert [(f.line, f.column) for f in findings] == [(5, 27)]
     rewrite = rewrite_python_source(source, findings)
     assert rewrite.text == source
-    assert "no recurrent layer call starts at" in rewrite.skipped[0][1]
+    assert rewrite.skipped[0][1] == ("the layer at line 5, column 27 is built by block(), which takes no argument "
+                                     "for its return_sequences; change block() by hand")
 
 
 def test_findings_that_match_no_call_and_other_codes_are_ignored():
@@ -495,3 +496,288 @@ def test_fix_clears_what_the_linter_rules_report(tmp_path):
         assert len(findings) == 1
         assert fix_file(target, findings)
         assert [f for graph in read_source_file(target) for f in check(graph) if f.code == "SK101"] == []
+
+
+# -- the fix must leave Python that parses ----------------------------------------------------------
+
+@pytest.mark.parametrize("indent", ["    ", "\t"], ids=["spaces", "tab"])
+def test_insertion_after_an_argument_alone_on_its_line_without_a_comma(indent):
+    before = ("import keras\nfrom keras import layers\nm = keras.Sequential([\n"
+              f"{indent}layers.LSTM(\n{indent}{indent}8\n{indent}),\n{indent}layers.LSTM(4),\n])\n")
+    rewrite = rewrite_python_source(before, broken_findings(graphs_from_python(before)))
+    assert rewrite.text == before.replace(
+        f"{indent}{indent}8\n", f"{indent}{indent}8,\n{indent}{indent}return_sequences=True\n")
+    assert len(rewrite.applied) == 1
+    assert broken_findings(graphs_from_python(rewrite.text)) == []
+
+
+@pytest.mark.parametrize("call, fixed", [
+    ("LSTM((8))", "LSTM((8), return_sequences=True)"),
+    ("LSTM((8)  # units\n)", "LSTM((8), return_sequences=True  # units\n)"),
+    ("LSTM(\n    (8)\n)", "LSTM(\n    (8),\n    return_sequences=True\n)"),
+])
+def test_parenthesized_last_argument_gets_the_keyword_after_its_parentheses(call, fixed):
+    before = f"from keras.layers import LSTM\nfrom keras import Sequential\nm = Sequential([{call}, LSTM(4)])\n"
+    assert fix(before) == before.replace(call, fixed)
+
+
+def test_a_fix_that_would_not_parse_is_refused_and_the_others_are_made():
+    before = textwrap.dedent("""
+        import keras
+        from keras import layers
+        a = keras.Sequential([layers.LSTM(u for u in [8]), layers.LSTM(4)])
+        b = keras.Sequential([layers.GRU(8), layers.GRU(4)])
+    """)
+    findings = broken_findings(graphs_from_python(before))
+    assert len(findings) == 2
+    rewrite = rewrite_python_source(before, findings)
+    assert rewrite.text == before.replace("layers.GRU(8)", "layers.GRU(8, return_sequences=True)")
+    assert [f.model for f in rewrite.applied] == ["b"]
+    [(finding, reason)] = rewrite.skipped
+    assert finding.model == "a"
+    assert reason.startswith("the fix at line 4, column 23 would leave Python that does not parse (")
+    assert reason.endswith("); fix it by hand")
+
+
+def test_rewrite_file_never_writes_a_file_that_does_not_parse(tmp_path):
+    path = tmp_path / "gen.py"
+    path.write_text("import keras\nm = keras.Sequential([keras.layers.LSTM(u for u in [8]), keras.layers.LSTM(4)])\n")
+    before = path.read_bytes()
+    rewrite = rewrite_file(path, broken_findings(graphs_from_python(before.decode()), str(path)))
+    assert not rewrite.changed and rewrite.applied == [] and len(rewrite.skipped) == 1
+    assert path.read_bytes() == before
+
+
+def test_notebook_fix_that_would_not_parse_is_refused_per_cell():
+    document = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": "import keras"},
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+         "source": "a = keras.Sequential([keras.layers.LSTM(u for u in [8]), keras.layers.LSTM(4)])"},
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+         "source": "b = keras.Sequential([keras.layers.GRU(8), keras.layers.GRU(4)])"}]}
+    before = json.dumps(document, indent=1)
+    rewrite = rewrite_notebook(before, broken_findings(graphs_from_notebook(before)))
+    assert [f.cell for f in rewrite.applied] == [3]
+    assert [f.cell for f, _ in rewrite.skipped] == [2]
+    assert "would leave Python that does not parse" in rewrite.skipped[0][1]
+    assert rewrite.text == before.replace("GRU(8)", "GRU(8, return_sequences=True)")
+
+
+def test_lint_fix_end_to_end_leaves_a_file_that_parses(tmp_path):
+    """The reviewer's reproduction, through lint() and rewrite_file as `lint --fix` runs them."""
+    from stacked_keras.lint import lint
+
+    path = tmp_path / "f.py"
+    path.write_text("import keras\nfrom keras import layers\nm = keras.Sequential([\n    layers.LSTM(\n"
+                    "        8\n    ),\n    layers.LSTM(4),\n])\n")
+    findings = [f for f in lint([str(path)]).findings if f.code == "SK101"]
+    assert len(findings) == 1
+    rewrite = rewrite_file(path, findings)
+    assert len(rewrite.applied) == 1
+    assert [f.code for f in lint([str(path)]).findings] == []
+
+
+# -- applied counts the findings whose layer is now fixed ----------------------------------------------
+
+def test_one_finding_for_a_loop_call_counts_once_and_fixes_every_layer():
+    before = textwrap.dedent("""
+        import keras
+        model = keras.Sequential()
+        for units in [64, 32]:
+            model.add(keras.layers.LSTM(units))
+        model.add(keras.layers.LSTM(16))
+    """)
+    findings = broken_findings(graphs_from_python(before))
+    assert len(findings) == 2  # one per layer, both at the loop's call
+    deduplicated = findings[:1]  # what lint() reports: one finding per place to change
+    rewrite = rewrite_python_source(before, deduplicated)
+    assert rewrite.applied == deduplicated and rewrite.skipped == []
+    assert broken_findings(graphs_from_python(rewrite.text)) == []
+    both = rewrite_python_source(before, findings)
+    assert both.applied == findings and both.text == rewrite.text
+
+
+def test_an_edit_that_does_not_fix_the_layer_is_not_made():
+    before = textwrap.dedent("""
+        import keras
+        def block(x, seq):
+            seq = seq and False
+            return keras.layers.LSTM(8, return_sequences=seq)(x)
+        inputs = keras.Input((None, 3))
+        model = keras.Model(inputs, keras.layers.LSTM(4)(block(inputs, False)))
+    """)
+    [finding] = broken_findings(graphs_from_python(before))
+    assert (finding.line, finding.column) == (7, 50)
+    rewrite = rewrite_python_source(before, [finding])
+    assert rewrite.text == before and rewrite.applied == []
+    assert rewrite.skipped == [(finding, "the edit at line 7, column 50 does not make the layer return "
+                                         "sequences (the value changes on its way); fix it by hand")]
+
+
+# -- helpers: the argument at the call site is what changes ---------------------------------------------
+
+HELPER = """
+import keras
+from keras import layers
+def block(x, units, seq{default}, *, rate=0.1):
+    x = layers.LSTM(units, return_sequences=seq)(x)
+    return layers.Dropout(rate)(x)
+inp = keras.Input((None, 8))
+h = {first}
+h = block(h, 32, False)
+out = layers.Dense(1)(h)
+model = keras.Model(inp, out)
+"""
+
+
+@pytest.mark.parametrize("default, first, fixed", [
+    ("", "block(inp, 64, False)", "block(inp, 64, True)"),
+    ("", "block(inp, 64, seq=False)", "block(inp, 64, seq=True)"),
+    ("", "block(inp, units=64, seq=(False))", "block(inp, units=64, seq=(True))"),
+    ("=False", "block(inp, 64)", "block(inp, 64, seq=True)"),
+    ("=False", "block(inp, 64, rate=0.2)", "block(inp, 64, rate=0.2, seq=True)"),
+    ("=False", "block(\n    inp,\n    64,\n)", "block(\n    inp,\n    64,\n    seq=True,\n)"),
+])
+def test_helper_argument_is_set_at_the_call_site(default, first, fixed):
+    before = HELPER.format(default=default, first=first)
+    [finding] = broken_findings(graphs_from_python(before))
+    assert (finding.line, finding.column) == (8, 5)
+    rewrite = rewrite_python_source(before, [finding])
+    assert rewrite.text == HELPER.format(default=default, first=fixed)
+    assert rewrite.applied == [finding]
+    assert broken_findings(graphs_from_python(rewrite.text)) == []
+
+
+@pytest.mark.parametrize("signature, call, reason", [
+    ("x, units, seq=False, /", "block(inp, 64)",
+     "seq is a positional-only parameter of block() left to its default"),
+    ("x, units, seq=False", "block(inp, 64, **extra)",
+     "the call passes **extra, which may hold seq"),
+    ("x, units, seq=False", "block(*args)",
+     "the call passes *args, which may hold seq"),
+])
+def test_helper_default_that_cannot_be_given_unambiguously_is_skipped(signature, call, reason):
+    before = textwrap.dedent(f"""
+        import keras
+        extra = {{}}
+        def block({signature}):
+            return keras.layers.LSTM(units, return_sequences=seq)(x)
+        inp = keras.Input((None, 8))
+        args = (inp, 64)
+        model = keras.Model(inp, keras.layers.LSTM(4)({call}))
+    """)
+    [finding] = broken_findings(graphs_from_python(before))
+    assert finding.line == 8
+    rewrite = rewrite_python_source(before, [finding])
+    assert rewrite.text == before and rewrite.applied == []
+    assert reason in rewrite.skipped[0][1]
+
+
+def test_helper_returning_a_layer_gets_its_argument_at_the_call_site():
+    before = textwrap.dedent("""
+        import keras
+        def block(units, seq=False):
+            return keras.layers.LSTM(units, return_sequences=seq)
+        model = keras.Sequential([block(8), block(4)])
+    """)
+    after = fix(before)
+    assert "model = keras.Sequential([block(8, seq=True), block(4)])" in after
+    assert broken_findings(graphs_from_python(after)) == []
+
+
+def test_uncalled_function_default_is_the_value_changed():
+    before = textwrap.dedent("""
+        import keras
+        def build(units=8, first_seq=False):
+            return keras.Sequential([keras.layers.LSTM(units, return_sequences=first_seq),
+                                     keras.layers.LSTM(units)])
+    """)
+    assert fix(before) == before.replace("first_seq=False", "first_seq=True")
+
+
+def test_bad_notebook_cell_does_not_stop_fixing_the_others():
+    document = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": "import keras"},
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": "x = (\n"},
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+         "source": "b = keras.Sequential([keras.layers.GRU(8), keras.layers.GRU(4)])"}]}
+    before = json.dumps(document, indent=1)
+    findings = broken_findings(graphs_from_notebook(before, problems=[]))
+    rewrite = rewrite_notebook(before, findings)
+    assert rewrite.applied == findings
+    assert rewrite.text == before.replace("GRU(8)", "GRU(8, return_sequences=True)")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_rewrite_file_refuses_a_named_pipe(tmp_path):
+    import threading
+
+    pipe = tmp_path / "model.py"
+    os.mkfifo(pipe)
+    finding = Finding("SK101", "broken-vertical-connection", "error", "m", line=1, column=1)
+    outcome = []
+
+    def rewrite():
+        try:
+            outcome.append(rewrite_file(pipe, [finding]))
+        except (ValueError, OSError) as error:
+            outcome.append(error)
+
+    worker = threading.Thread(target=rewrite, daemon=True)
+    worker.start()
+    worker.join(timeout=10)
+    if worker.is_alive():  # blocked in open(): give it a writer so the thread ends
+        with open(pipe, "w"):
+            pass
+        worker.join(timeout=10)
+        pytest.fail("rewrite_file blocked on a named pipe")
+    [error] = outcome
+    assert isinstance(error, ValueError)
+    assert "model.py: it is not a regular file" in str(error)
+
+
+def test_class_argument_is_set_where_the_model_is_made():
+    before = textwrap.dedent("""
+        import keras
+        class Stack(keras.Model):
+            def __init__(self, seq=False):
+                super().__init__()
+                self.a = keras.layers.GRU(8, return_sequences=seq)
+                self.b = keras.layers.GRU(4)
+            def call(self, x):
+                return self.b(self.a(x))
+        model = Stack()
+    """)
+    assert fix(before) == before.replace("model = Stack()", "model = Stack(seq=True)")
+
+
+def test_notebook_helper_argument_is_set_in_the_calling_cell():
+    document = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+         "source": ["import keras\n", "def block(x, seq):\n",
+                    "    return keras.layers.LSTM(4, return_sequences=seq)(x)"]},
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+         "source": ["%matplotlib inline\n", "inp = keras.Input((None, 2))\n",
+                    "model = keras.Model(inp, block(block(inp, False), False))"]}]}
+    before = json.dumps(document, indent=1, sort_keys=True)
+    findings = broken_findings(graphs_from_notebook(before))
+    assert [(f.cell, f.line, f.column) for f in findings] == [(2, 3, 32)]
+    rewrite = rewrite_notebook(before, findings)
+    assert rewrite.applied == findings
+    assert rewrite.text == before.replace("block(block(inp, False), False)", "block(block(inp, True), False)")
+
+
+def test_crlf_insertion_after_an_argument_without_a_comma():
+    before = "import keras\r\nm = keras.Sequential([\r\n    keras.layers.LSTM(\r\n        8  # units\r\n    ),\r\n" \
+             "    keras.layers.LSTM(4),\r\n])\r\n"
+    assert fix(before) == before.replace("        8  # units\r\n",
+                                         "        8,  # units\r\n        return_sequences=True\r\n")
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import stacked_keras.lint.fix_source as module
+
+    failures, attempted = doctest.testmod(module, verbose=False)
+    assert attempted >= 10 and failures == 0

@@ -327,12 +327,6 @@ def _lint_in_a_bounded_process(paths, timeout):
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: read_source_file (from_source.py) and _read_keras_archive (from_config.py) read a "
-    "file with no size bound, so a .py/.ipynb/.keras symlink to /dev/zero exhausts memory and ends "
-    "as 'MemoryError ... bug in stacked-keras' instead of an SK001 refusal",
-)
 def test_symlinks_to_endless_devices_are_refused_without_reading_them(tmp_path):
     paths = []
     for name in ("zero.py", "zero.ipynb", "zero.keras"):
@@ -345,11 +339,6 @@ def test_symlinks_to_endless_devices_are_refused_without_reading_them(tmp_path):
         assert "bug in stacked-keras" not in finding["message"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: read_source_file (from_source.py) reads a whole .py file into memory whatever its "
-    "size: a 3 GiB file ends as 'MemoryError ... bug in stacked-keras', not an SK001 size refusal",
-)
 def test_giant_source_file_is_refused_by_a_size_limit(tmp_path):
     giant = tmp_path / "generated_weights.py"
     with open(giant, "wb") as handle:  # sparse: no disk space used
@@ -360,11 +349,6 @@ def test_giant_source_file_is_refused_by_a_size_limit(tmp_path):
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
-@pytest.mark.xfail(
-    strict=True, raises=subprocess.TimeoutExpired,
-    reason="bug: lint opens a named pipe called model.py and blocks forever on the read "
-    "(read_source_file in from_source.py opens any path without checking it is a regular file)",
-)
 def test_named_pipe_is_refused_without_blocking(tmp_path):
     pipe = tmp_path / "model.py"
     os.mkfifo(pipe)

@@ -458,20 +458,6 @@ def test_conditional_expressions():
     assert broken_connections(unknown) == []
 
 
-def test_function_parameter_is_unknown():
-    graph = only_graph("""
-        import keras
-        def build_model(flag, units=32):
-            model = keras.Sequential()
-            model.add(keras.layers.LSTM(units, return_sequences=flag))
-            model.add(keras.layers.LSTM(units))
-            return model
-    """)
-    assert graph.name == "model"
-    assert graph.nodes[0].config == {"units": UNKNOWN, "return_sequences": UNKNOWN}
-    assert broken_connections(graph) == []
-
-
 def test_name_rebound_in_branches_is_unknown():
     graph = only_graph("""
         import sys
@@ -989,3 +975,391 @@ def test_a_runaway_function_does_not_hide_the_other_models():
             return keras.Sequential([keras.layers.LSTM(4), keras.layers.LSTM(2)])
     """)
     assert [g.name for g in found] == ["build"]
+
+
+# -- functions analysed on their own: literal defaults, loops of unknown length ------------------
+
+def test_uncalled_function_is_analysed_with_its_literal_defaults():
+    graph = only_graph("""
+        import keras
+        from keras import layers
+        def build_broken(n_layers=3, units=64):
+            model = keras.Sequential(); model.add(keras.Input((None, 8)))
+            for i in range(n_layers):
+                model.add(layers.LSTM(units))
+            model.add(layers.Dense(1)); return model
+    """)
+    assert layer_classes(graph) == ["InputLayer", "LSTM", "LSTM", "LSTM", "Dense"]
+    assert [n.config["units"] for n in graph.recurrent_nodes()] == [64, 64, 64]
+    assert broken_connections(graph) == [("lstm", "lstm_1"), ("lstm_1", "lstm_2")]
+
+
+def test_uncalled_function_comprehension_over_a_default_tuple_is_unrolled():
+    graph = only_graph("""
+        from keras import Sequential, Input, layers
+        def f(sizes=(64, 32, 16)):
+            return Sequential([Input((None, 8))] + [layers.GRU(u) for u in sizes] + [layers.Dense(1)])
+    """)
+    assert [n.config["units"] for n in graph.recurrent_nodes()] == [64, 32, 16]
+    assert broken_connections(graph) == [("gru", "gru_1"), ("gru_1", "gru_2")]
+
+
+def test_parameter_without_default_is_unknown_and_a_literal_default_is_used():
+    graph = only_graph("""
+        import keras
+        def build_model(flag, units=32, *, seq=None, **options):
+            model = keras.Sequential()
+            model.add(keras.layers.LSTM(units, return_sequences=flag))
+            model.add(keras.layers.LSTM(units, dropout=seq, **options))
+            return model
+    """)
+    assert graph.nodes[0].config == {"units": 32, "return_sequences": UNKNOWN}
+    assert graph.nodes[1].config["dropout"] is None
+    assert graph.nodes[1].config["return_sequences"] is UNKNOWN  # **options stays unknown
+    assert broken_connections(graph) == []
+
+
+def test_loop_of_unknown_length_feeds_its_layer_into_itself():
+    graph = only_graph("""
+        import keras
+        from keras import layers
+        def build(n, units):
+            model = keras.Sequential(); model.add(keras.Input((None, 8)))
+            for i in range(n):
+                model.add(layers.LSTM(units))
+            model.add(layers.Dense(1)); return model
+    """)
+    first, second = graph.recurrent_nodes()
+    assert first.location == second.location  # one call, two iterations
+    assert broken_connections(graph) == [("lstm", "lstm_1")]
+    assert [p.cls for p in graph.predecessors(graph.nodes[-1])] == ["LSTM", "LSTM"]  # after one or two
+
+
+def test_functional_loop_of_unknown_length_feeds_its_layer_into_itself():
+    graph = only_graph("""
+        import keras
+        def build(depth):
+            inputs = keras.Input((None, 8))
+            x = inputs
+            for _ in range(depth):
+                x = keras.layers.GRU(16)(x)
+            return keras.Model(inputs, keras.layers.Dense(1)(x))
+    """)
+    assert broken_connections(graph) == [("gru", "gru_1")]
+
+
+def test_comprehension_of_unknown_length_feeds_its_layer_into_itself():
+    graph = only_graph("""
+        from keras import Sequential, layers
+        def f(sizes):
+            return Sequential([layers.GRU(u) for u in sizes] + [layers.Dense(1)])
+    """)
+    assert broken_connections(graph) == [("gru", "gru_1")]
+
+
+def test_loop_of_unknown_length_with_return_sequences_expression_stays_unknown():
+    graph = only_graph("""
+        import keras
+        def build(n):
+            model = keras.Sequential()
+            for i in range(n):
+                model.add(keras.layers.LSTM(8, return_sequences=i < n - 1))
+            model.add(keras.layers.Dense(1))
+            return model
+    """)
+    assert layer_classes(graph) == ["LSTM", "LSTM", "Dense"]
+    assert chain_edges(graph) == [(0, 1), (0, 2), (1, 2)]
+    assert all(n.return_sequences is UNKNOWN for n in graph.recurrent_nodes())
+    assert broken_connections(graph) == []
+
+
+LAST_LAYER_BRANCH = """
+    import keras
+    from keras import layers
+    def build(n, units):
+        model = keras.Sequential(); model.add(keras.Input((None, 8)))
+        for i in range(n):
+            if {condition}:
+                model.add(layers.LSTM(units, return_sequences=True))
+            else:
+                model.add(layers.LSTM(units))
+        model.add(layers.Dense(1)); return model
+"""
+
+
+@pytest.mark.parametrize("condition", ["i < n - 1", "i != n - 1", "not i == n - 1"])
+def test_loop_of_unknown_length_with_a_last_layer_branch_is_clean(condition):
+    from stacked_keras.lint.rules import check
+
+    graph = only_graph(LAST_LAYER_BRANCH.format(condition=condition))
+    assert broken_connections(graph) == []
+    head = graph.nodes[-1]
+    assert head.cls == "Dense"
+    assert {p.return_sequences for p in graph.predecessors(head)} == {False}
+    # each layer that returns sequences feeds the next iteration
+    for node in graph.recurrent_nodes():
+        if node.return_sequences is True:
+            assert {s.cls for s in graph.successors(node)} == {"LSTM"}
+    assert [f.code for f in check(graph) if f.code.startswith("SK1")] == []
+
+
+def test_loop_invariant_branch_in_a_loop_of_unknown_length_is_still_checked():
+    graph = only_graph("""
+        import keras
+        def build(n, use_gru):
+            model = keras.Sequential()
+            for i in range(n):
+                if use_gru:
+                    model.add(keras.layers.GRU(8))
+                else:
+                    model.add(keras.layers.LSTM(8))
+            return model
+    """)
+    assert len(broken_connections(graph)) == 4  # each of the two feeds each of the two
+
+
+def test_loop_of_unknown_length_left_by_a_break_on_its_last_iteration_is_clean():
+    from stacked_keras.lint.rules import check
+
+    graph = only_graph("""
+        import keras
+        def build(n):
+            model = keras.Sequential()
+            for i in range(n):
+                if i == n - 1:
+                    model.add(keras.layers.LSTM(8))
+                    break
+                model.add(keras.layers.LSTM(8, return_sequences=True))
+            model.add(keras.layers.Dense(1))
+            return model
+    """)
+    assert broken_connections(graph) == []
+    assert {p.return_sequences for p in graph.predecessors(graph.nodes[-1])} == {False}
+    assert all(graph.successors(node) for node in graph.nodes[:-1])  # nothing leads nowhere
+    assert [f.code for f in check(graph) if f.code.startswith("SK1")] == []
+
+
+def test_break_in_an_undecidable_branch_of_a_known_loop_joins_the_state_after_it():
+    graph = only_graph("""
+        import keras
+        def build(small):
+            model = keras.Sequential()
+            for units in [64, 32, 16]:
+                model.add(keras.layers.LSTM(units, return_sequences=True))
+                if units == small:
+                    model.add(keras.layers.LSTM(units))
+                    break
+            model.add(keras.layers.Dense(1))
+            return model
+    """)
+    head = graph.nodes[-1]
+    assert sorted((p.config["units"], p.return_sequences) for p in graph.predecessors(head)) == [
+        (16, False), (16, True), (32, False), (64, False)]
+
+
+def test_model_built_in_each_run_of_a_loop_of_unknown_length_is_one_graph():
+    found = graphs("""
+        import keras
+        def train_all(configs):
+            for cfg in configs:
+                m = keras.Sequential([keras.layers.LSTM(cfg), keras.layers.LSTM(2)])
+                m.compile(loss="mse")
+    """)
+    assert [g.name for g in found] == ["m"]
+    assert broken_connections(found[0]) == [("lstm", "lstm_1")]
+
+
+# -- helpers: the line to change is the call site ---------------------------------------------------
+
+def test_functional_helper_parameter_locates_the_layer_at_the_call_site():
+    graph = only_graph("""
+        import keras
+        from keras import layers
+        def block(x, units, seq):
+            x = layers.LSTM(units, return_sequences=seq)(x)
+            return layers.Dropout(0.1)(x)
+        inp = keras.Input((None, 8))
+        h = block(inp, 64, False)
+        h = block(h, 32, False)
+        out = layers.Dense(1)(h)
+        model = keras.Model(inp, out)
+    """)
+    first, second = graph.recurrent_nodes()
+    assert (first.location.line, first.location.column) == (8, 5)
+    assert (second.location.line, second.location.column) == (9, 5)
+    assert broken_connections(graph) == [("lstm", "lstm_1")]
+
+
+def test_layer_whose_return_sequences_is_set_inside_the_helper_stays_in_the_helper():
+    graph = only_graph("""
+        import keras
+        def block(x, units):
+            return keras.layers.LSTM(units, return_sequences=False)(x)
+        inp = keras.Input((None, 8))
+        model = keras.Model(inp, block(block(inp, 8), 4))
+    """)
+    assert {(n.location.line, n.location.column) for n in graph.recurrent_nodes()} == {(4, 12)}
+
+
+def test_nested_helpers_locate_the_layer_at_the_outermost_call_giving_the_value():
+    graph = only_graph("""
+        import keras
+        def block(x, seq=False):
+            return keras.layers.GRU(8, return_sequences=seq)(x)
+        def stage(x, seq):
+            return block(x, seq=seq)
+        inp = keras.Input((None, 8))
+        x = stage(inp, False)
+        x = stage(x, False)
+        model = keras.Model(inp, x)
+    """)
+    assert [(n.location.line, n.location.column) for n in graph.recurrent_nodes()] == [(8, 5), (9, 5)]
+
+
+def test_uncalled_function_default_locates_the_layer_at_the_default():
+    graph = only_graph("""
+        import keras
+        def build(units=8, first_seq=False):
+            return keras.Sequential([keras.layers.LSTM(units, return_sequences=first_seq),
+                                     keras.layers.LSTM(units)])
+    """)
+    first = graph.nodes[0]
+    assert (first.location.line, first.location.column) == (3, 30)
+    assert broken_connections(graph) == [("lstm", "lstm_1")]
+
+
+def test_class_parameter_locates_the_layer_at_the_instantiation():
+    graph = only_graph("""
+        import keras
+        class Stack(keras.Model):
+            def __init__(self, seq):
+                super().__init__()
+                self.a = keras.layers.GRU(8, return_sequences=seq)
+                self.b = keras.layers.GRU(4)
+            def call(self, x):
+                return self.b(self.a(x))
+        model = Stack(False)
+    """)
+    assert (graph.nodes[0].location.line, graph.nodes[0].location.column) == (10, 9)
+    assert broken_connections(graph) == [("gru", "gru_1")]
+
+
+def test_notebook_helper_in_another_cell_is_located_at_the_call_cell():
+    text = notebook(
+        ("code", "import keras\ndef block(x, seq):\n    return keras.layers.LSTM(4, return_sequences=seq)(x)"),
+        ("code", "inp = keras.Input((None, 2))\nmodel = keras.Model(inp, block(block(inp, False), False))"),
+    )
+    [graph] = graphs_from_notebook(text)
+    locations = {(n.location.cell, n.location.line, n.location.column) for n in graph.recurrent_nodes()}
+    assert locations == {(2, 2, 26), (2, 2, 32)}
+
+
+# -- notebooks with a bad cell ---------------------------------------------------------------------
+
+def test_notebook_cell_that_does_not_parse_is_skipped_when_problems_are_collected():
+    text = notebook(
+        ("code", "import keras"),
+        ("markdown", "# Model"),
+        ("code", "def broken(:\n    pass"),
+        ("code", "model = keras.Sequential([keras.layers.LSTM(8), keras.layers.LSTM(4)])"),
+    )
+    problems = []
+    [graph] = graphs_from_notebook(text, "nb.ipynb", problems=problems)
+    assert broken_connections(graph) == [("lstm", "lstm_1")]
+    assert graph.nodes[0].location.cell == 4
+    [problem] = problems
+    assert isinstance(problem, UnreadableInput)
+    assert (problem.code, problem.cell, problem.line, problem.column) == ("SK002", 3, 1, 12)
+    assert "nb.ipynb, cell 3, line 1" in problem.message
+    with pytest.raises(UnreadableInput) as raised:  # without a list: the first bad cell stops it
+        graphs_from_notebook(text, "nb.ipynb")
+    assert raised.value.cell == 3
+
+
+def test_read_source_file_collects_bad_notebook_cells(tmp_path):
+    path = tmp_path / "nb.ipynb"
+    path.write_text(notebook(
+        ("code", "import keras\nx = (\n"),
+        ("code", "import keras\nm = keras.Sequential([keras.layers.GRU(2), keras.layers.GRU(1)])"),
+        ("code", "y = " + "-" * 100_000 + "1"),
+    ))
+    problems = []
+    [graph] = read_source_file(path, problems=problems)
+    assert broken_connections(graph) == [("gru", "gru_1")]
+    assert [(p.code, p.cell) for p in problems] == [("SK002", 1), ("SK002", 3)]
+    python = tmp_path / "bad.py"
+    python.write_text("x = (\n")
+    with pytest.raises(UnreadableInput) as raised:  # a .py file is one program: it cannot be linted
+        read_source_file(python, problems=[])
+    assert raised.value.code == "SK002"
+
+
+# -- smaller ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("expression", [
+    "-" * 100_000 + "1",
+    "not " * 100_000 + "1",
+    "+".join(["1"] * 100_000),
+], ids=["unary-minus", "not", "plus-chain"])
+def test_deeply_nested_expression_says_the_nesting_is_too_deep(expression):
+    source = "import keras\nx = " + expression + "\n"
+    with pytest.raises(UnreadableInput) as raised:
+        graphs_from_python(source, "deep.py")
+    assert raised.value.code == "SK002"
+    assert "nested too deeply for Python's parser" in raised.value.message
+    assert "()" not in raised.value.message
+    with pytest.raises(UnreadableInput) as raised:
+        graphs_from_notebook(notebook(("code", source)), "deep.ipynb")
+    assert raised.value.code == "SK002" and raised.value.cell == 1
+    assert "deep.ipynb, cell 1: the expressions are nested too deeply for Python's parser" in raised.value.message
+
+
+def test_time_magic_keeps_its_statement_anywhere():
+    text = notebook(
+        ("code", "import keras\n%time top = keras.Sequential([keras.layers.LSTM(8), keras.layers.LSTM(4)])"),
+        ("code", "for _ in [1]:\n    %timeit  inner = keras.Sequential([keras.layers.GRU(2),\n"
+                 "                                     keras.layers.GRU(1)])\n    %matplotlib inline\n"),
+    )
+    top, inner = graphs_from_notebook(text)
+    assert (top.name, inner.name) == ("top", "inner")
+    columns = len("%time top = keras.Sequential([") + 1  # the columns of the cell as written
+    assert (top.nodes[0].location.cell, top.nodes[0].location.line, top.nodes[0].location.column) == (1, 2, columns)
+    assert (inner.nodes[1].location.line, inner.nodes[1].location.column) == (3, 38)
+    assert broken_connections(top) == [("lstm", "lstm_1")]
+    assert broken_connections(inner) == [("gru", "gru_1")]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_named_pipe_is_refused_without_blocking(tmp_path):
+    import threading
+
+    pipe = tmp_path / "model.py"
+    os.mkfifo(pipe)
+    outcome = []
+
+    def read():
+        try:
+            outcome.append(read_source_file(pipe))
+        except UnreadableInput as error:
+            outcome.append(error)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout=10)
+    if reader.is_alive():  # blocked in open(): give it a writer so the thread ends
+        with open(pipe, "w"):
+            pass
+        reader.join(timeout=10)
+        pytest.fail("read_source_file blocked on a named pipe")
+    [error] = outcome
+    assert isinstance(error, UnreadableInput) and error.code == "SK001"
+    assert f"{pipe} is not a regular file" in error.message
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import stacked_keras.lint.from_source as module
+
+    failures, attempted = doctest.testmod(module, verbose=False)
+    assert attempted >= 10 and failures == 0

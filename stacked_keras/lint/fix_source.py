@@ -1,15 +1,28 @@
 """Rewrites Python source and notebooks so that SK101 findings go away.
 
 For each SK101 finding (a recurrent layer that returns only its last state
-but feeds another recurrent layer), the fixer edits the layer's constructor
-call that the finding points at:
+but feeds another recurrent layer), the fixer edits the place the finding
+points at:
 
 - `return_sequences=<expr>` given: only `<expr>` is replaced with `True`;
 - `RNN(cell, False)` (return_sequences given positionally): only that
   argument is replaced;
+- a layer whose `return_sequences` is a parameter of the user function or
+  class that builds it (`def block(x, seq): ... LSTM(8,
+  return_sequences=seq)(x)`): the argument given for that parameter at the
+  call (`block(inp, False)`, positional or keyword) is replaced with `True`,
+  or `seq=True` is added to a call that leaves it to its default; for a
+  function analysed on its own, the parameter's default is replaced;
 - otherwise `return_sequences=True` is inserted after the last argument,
   keeping a trailing comma, and on a line of its own (same indentation) when
   the arguments are written one per line.
+
+Every fix is checked before it is kept: the edited file (each edited cell,
+for notebooks) must still parse, and analysed again, every layer built at
+that place must now return sequences. A fix that fails either check is
+skipped with the reason; a file that would not parse is never written.
+`SourceRewrite.applied` lists the findings whose layer is fixed (several
+findings naming one call share its one edit).
 
 Nothing else in the file changes: comments, blank lines, quotes, newline
 style, encoding (a UTF-8 BOM or a PEP 263 cookie is kept) and, for notebooks,
@@ -20,17 +33,22 @@ A finding is skipped, never guessed, when the call cannot be changed safely:
 no recurrent layer call starts at its line and column; the layer's
 `return_sequences` comes from a `**config` dict; the same call builds several
 layers (a loop, a helper) and one of them must keep returning a single
-vector; or the layer was built by a helper function (the finding then points
-at the helper's call, which has no `return_sequences` to set).
+vector; the layer was built by a helper function that takes no argument for
+it; or the helper's parameter cannot be added to its call unambiguously
+(`*args`/`**kwargs` at the call, a positional-only parameter).
 
 Like the static front-end, the fixer imports neither TensorFlow nor Keras.
 """
 
 from __future__ import annotations
 
+import ast
+import bisect
+import copy
 import json
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -44,6 +62,7 @@ from stacked_keras.lint.from_source import (
     analyse_notebook,
     analyse_python,
     decode_source_bytes,
+    parse_cell,
 )
 
 __all__ = [
@@ -128,14 +147,25 @@ def _feeds_recurrent(graph: ModelGraph, node: LayerNode) -> bool:
     return False
 
 
+def _where(finding: Finding) -> str:
+    return f"line {finding.line}, column {finding.column}" + (
+        f" of cell {finding.cell}" if finding.cell is not None else "")
+
+
 def _safety(finding: Finding, layer_call: LayerCall | None, graphs: list[ModelGraph]) -> str | None:
     """Why the finding's call must not be changed, or None when it can be."""
-    where = f"line {finding.line}, column {finding.column}" + (
-        f" of cell {finding.cell}" if finding.cell is not None else "")
+    where = _where(finding)
     if layer_call is None:
         return f"no recurrent layer call starts at {where}"
-    if layer_call.return_sequences_from == "double_star":
+    source = layer_call.return_sequences_from
+    if source == "double_star":
         return f"return_sequences of the layer at {where} comes from a **config dict; set it there"
+    if source == "helper":
+        return (f"the layer at {where} is built by {layer_call.function}(), which takes no argument for its "
+                f"return_sequences; change {layer_call.function}() by hand")
+    if source == "call_argument" and layer_call.argument is None and layer_call.reason is not None:
+        return (f"the layer at {where} takes return_sequences from parameter {layer_call.parameter} of "
+                f"{layer_call.function}(), and {layer_call.reason}; set it by hand")
     key = (finding.cell, finding.line, finding.column)
     built = []
     for graph in graphs:
@@ -157,30 +187,57 @@ def _safety(finding: Finding, layer_call: LayerCall | None, graphs: list[ModelGr
 
 
 def _call_edits(layer_call: LayerCall, index: _TextIndex, to_local: object, newline: str) -> list[tuple[int, int, str]]:
-    """The text edits that make one constructor call return sequences."""
+    """The text edits that make one layer return sequences.
+
+    Replaces the expression that gives `return_sequences` (the keyword's
+    value, `RNN(cell, False)`'s argument, a helper's argument at its call, a
+    parameter's default) with `True`, or adds the keyword to the call.
+    """
     call = layer_call.call
+
+    def at(line: int, column: int) -> int:
+        return index.offset(to_local(line), column)
+
+    def replace(expression: ast.expr) -> list[tuple[int, int, str]]:
+        return [(at(expression.lineno, expression.col_offset),
+                 at(expression.end_lineno, expression.end_col_offset), "True")]
+
+    source = layer_call.return_sequences_from
+    if source in ("call_argument", "parameter_default"):
+        if layer_call.argument is not None:
+            return replace(layer_call.argument)
+        return _keyword_insertion(call, f"{layer_call.parameter}=True", index, to_local, newline)
+    for keyword in call.keywords:
+        if keyword.arg == "return_sequences":
+            return replace(keyword.value)
+    if source == "positional":
+        position = _POSITIONAL[layer_call.cls].index("return_sequences")
+        return replace(call.args[position])
+    return _keyword_insertion(call, "return_sequences=True", index, to_local, newline)
+
+
+def _keyword_insertion(call: ast.Call, keyword: str, index: _TextIndex, to_local: object,
+                       newline: str) -> list[tuple[int, int, str]]:
+    """One edit that adds `keyword` after a call's last argument, in the call's own layout.
+
+    A trailing comma is kept; when the arguments are written one per line,
+    the keyword goes on a line of its own with the same indentation.
+    """
     text = index.text
 
     def at(line: int, column: int) -> int:
         return index.offset(to_local(line), column)
 
-    for keyword in call.keywords:
-        if keyword.arg == "return_sequences":
-            value = keyword.value
-            return [(at(value.lineno, value.col_offset), at(value.end_lineno, value.end_col_offset), "True")]
-    if layer_call.return_sequences_from == "positional":
-        position = _POSITIONAL[layer_call.cls].index("return_sequences")
-        argument = call.args[position]
-        return [(at(argument.lineno, argument.col_offset), at(argument.end_lineno, argument.end_col_offset), "True")]
     close = at(call.end_lineno, call.end_col_offset) - 1
     items = sorted(list(call.args) + list(call.keywords), key=lambda item: (item.lineno, item.col_offset))
     if not items:
         opening = text.index("(", at(call.func.end_lineno, call.func.end_col_offset))
-        return [(opening + 1, opening + 1, "return_sequences=True")]
+        return [(opening + 1, opening + 1, keyword)]
     last = items[-1]
     last_start = at(last.lineno, last.col_offset)
     last_end = at(last.end_lineno, last.end_col_offset)
     comma = None
+    grouping = 0
     position = last_end
     while position < close:
         character = text[position]
@@ -190,23 +247,32 @@ def _call_edits(layer_call: LayerCall, index: _TextIndex, to_local: object, newl
         if character == "#":
             position = index.line_end(position)
             continue
+        if character == ")":  # the parentheses around the last argument: `LSTM((8))`
+            last_end = position + 1
+            grouping += 1
         position += 1
+    while grouping and last_start > 0:
+        last_start -= 1
+        if text[last_start] == "(":
+            grouping -= 1
     line_start = index.line_start(last_start)
     indent = text[line_start:last_start]
     one_per_line = indent.strip() == "" and to_local(last.lineno) > to_local(call.func.end_lineno)
     if not one_per_line:
         if comma is not None:
-            return [(comma + 1, comma + 1, " return_sequences=True,")]
-        return [(last_end, last_end, ", return_sequences=True")]
+            return [(comma + 1, comma + 1, f" {keyword},")]
+        return [(last_end, last_end, f", {keyword}")]
     anchor = comma + 1 if comma is not None else last_end
     line_end = index.line_end(anchor)
     if line_end > close:  # the closing parenthesis is on the last argument's line
         if comma is not None:
-            return [(anchor, anchor, newline + indent + "return_sequences=True,")]
-        return [(last_end, last_end, "," + newline + indent + "return_sequences=True")]
+            return [(anchor, anchor, newline + indent + f"{keyword},")]
+        return [(last_end, last_end, "," + newline + indent + keyword)]
     if comma is not None:
-        return [(line_end, line_end, newline + indent + "return_sequences=True,")]
-    return [(last_end, last_end, ","), (line_end, line_end, newline + indent + "return_sequences=True")]
+        return [(line_end, line_end, newline + indent + f"{keyword},")]
+    # The comma after the last argument and the new line after its comment
+    # are one edit, so that nothing can apply them in the wrong order.
+    return [(last_end, line_end, "," + text[last_end:line_end] + newline + indent + keyword)]
 
 
 def _apply_edits(text: str, edits: list[tuple[int, int, str]]) -> str:
@@ -215,16 +281,32 @@ def _apply_edits(text: str, edits: list[tuple[int, int, str]]) -> str:
     return text
 
 
+def _moved(offset: int, edits: list[tuple[int, int, str]]) -> int:
+    """Where a position before or outside every edit is once the edits are made."""
+    return offset + sum(len(replacement) - (end - start) for start, end, replacement in edits if end <= offset
+                        and not (start == end == offset))
+
+
 def _fixable(findings: Iterable[Finding]) -> list[Finding]:
     return [f for f in findings if f.code in FIXABLE_CODES]
 
 
+@dataclass
+class _Fix:
+    """The findings that one edit of one place fixes (several findings can name one call)."""
+
+    layer_call: LayerCall
+    findings: list[int]
+    part: int | None
+    key: tuple[int, int]
+    edits: list[tuple[int, int, str]] = field(default_factory=list)
+
+
 def _plan(findings: list[Finding], front_end: SourceFrontEnd, graphs: list[ModelGraph],
-          rewrite: SourceRewrite) -> list[tuple[Finding, LayerCall]]:
-    """The findings that can be fixed, each with its call (one per call)."""
-    planned = []
-    seen_calls = set()
-    for finding in findings:
+          rewrite: SourceRewrite) -> list[_Fix]:
+    """The places to change, each with the findings (by position) it fixes; the rest is skipped."""
+    planned: dict[int, _Fix] = {}
+    for position, finding in enumerate(findings):
         if finding.line is None or finding.column is None:
             rewrite.skipped.append((finding, "the finding has no line and column"))
             continue
@@ -233,16 +315,119 @@ def _plan(findings: list[Finding], front_end: SourceFrontEnd, graphs: list[Model
         if reason is not None:
             rewrite.skipped.append((finding, reason))
             continue
-        if id(layer_call) in seen_calls:
-            rewrite.applied.append(finding)
+        fix = planned.get(id(layer_call))
+        if fix is None:
+            planned[id(layer_call)] = _Fix(layer_call, [position], finding.cell, (finding.line, finding.column))
+        else:
+            fix.findings.append(position)
+    return list(planned.values())
+
+
+def _settle(fixes: list[_Fix], findings: list[Finding], sources: dict[int | None, str],
+            parse_error: object, analyse: object, rewrite: SourceRewrite) -> dict[int | None, str]:
+    """Keeps the fixes that leave Python that parses and make their layers return sequences.
+
+    A fix whose part (the module, or a notebook cell) no longer parses once
+    edited is skipped, and so are fixes that only break their part together.
+    The remaining edits are then made and the result analysed again: a fix
+    whose layers do not all return sequences afterwards is skipped too, and
+    the others are tried again without it. The findings of the fixes kept
+    are appended to `rewrite.applied` (in the order given), each skipped one
+    to `rewrite.skipped` with the reason.
+
+    Args:
+        fixes: the planned fixes, their `edits` set.
+        findings: the findings, which the fixes name by position.
+        sources: the text of each part that fixes edit.
+        parse_error: `(part, text) -> message or None`.
+        analyse: `(new sources by part) -> graphs`.
+        rewrite: where applied and skipped findings go.
+
+    Returns:
+        The new text of each part whose edits were kept.
+    """
+    def skip(fix: _Fix, reason: str) -> None:
+        for position in fix.findings:
+            rewrite.skipped.append((findings[position], reason))
+
+    def edited(kept: list[_Fix]) -> dict[int | None, str]:
+        return {part: _apply_edits(sources[part], [e for fix in kept if fix.part == part for e in fix.edits])
+                for part in {fix.part for fix in kept}}
+
+    kept = list(fixes)
+    for part in sorted({fix.part for fix in kept}, key=lambda p: -1 if p is None else p):
+        group = [fix for fix in kept if fix.part == part]
+        if parse_error(part, edited(group)[part]) is None:
             continue
-        seen_calls.add(id(layer_call))
-        planned.append((finding, layer_call))
-    return planned
+        alone_ok = []
+        for fix in group:
+            error = parse_error(part, _apply_edits(sources[part], fix.edits))
+            if error is None:
+                alone_ok.append(fix)
+            else:
+                skip(fix, f"the fix at {_where(findings[fix.findings[0]])} would leave Python that does not "
+                          f"parse ({error}); fix it by hand")
+        if alone_ok and parse_error(part, edited(alone_ok)[part]) is not None:
+            for fix in alone_ok:
+                skip(fix, f"the fixes of {'cell ' + str(part) if part is not None else 'this file'} would "
+                          "together leave Python that does not parse; fix them by hand")
+            alone_ok = []
+        kept = [fix for fix in kept if fix.part != part] + alone_ok
+    while kept:
+        new_sources = edited(kept)
+        try:
+            graphs = analyse(new_sources)
+        except UnreadableInput as error:
+            for fix in kept:
+                skip(fix, f"the fixed file cannot be analysed again ({error.message}); fix it by hand")
+            kept = []
+            break
+        settings: dict[tuple[int | None, int, int], list[object]] = {}
+        for graph in graphs:
+            for node in graph.nodes:
+                location = node.core.location
+                if location is not None and node.is_recurrent:
+                    settings.setdefault((location.cell, location.line, location.column), []).append(
+                        node.core.get("return_sequences", False))
+        failed = []
+        for fix in kept:
+            part_edits = [e for other in kept if other.part == fix.part for e in other.edits]
+            new_index = _TextIndex(new_sources[fix.part])
+            old_index = _TextIndex(sources[fix.part])
+            line, column = fix.key
+            offset = _moved(old_index.starts[line - 1] + column - 1, part_edits)
+            new_line = bisect.bisect_right(new_index.starts, offset)
+            new_key = (fix.part, new_line, offset - new_index.starts[new_line - 1] + 1)
+            values = settings.get(new_key, [])
+            if not values or not all(value is True for value in values):
+                failed.append(fix)
+        if not failed:
+            break
+        for fix in failed:
+            skip(fix, f"the edit at {_where(findings[fix.findings[0]])} does not make the layer return "
+                      "sequences (the value changes on its way); fix it by hand")
+        kept = [fix for fix in kept if fix not in failed]
+    applied = sorted(position for fix in kept for position in fix.findings)
+    rewrite.applied.extend(findings[position] for position in applied)
+    return edited(kept)
+
+
+def _python_parse_error(part: int | None, text: str) -> str | None:
+    try:
+        ast.parse(text)
+    except SyntaxError as error:
+        return f"{error.msg}, line {error.lineno}" if error.lineno else error.msg
+    except (ValueError, RecursionError, MemoryError) as error:
+        return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    return None
 
 
 def rewrite_python_source(text: str, findings: Iterable[Finding]) -> SourceRewrite:
     """Fixes the SK101 findings of a Python module's source.
+
+    Each fix is checked before it is kept: the edited source must still
+    parse, and analysed again, the layer must now return sequences. A fix
+    that fails either check is skipped (with the reason), never written.
 
     Args:
         text: the module's source (newlines as in the file).
@@ -250,8 +435,9 @@ def rewrite_python_source(text: str, findings: Iterable[Finding]) -> SourceRewri
             column (and no cell) are considered.
 
     Returns:
-        A `SourceRewrite` with the new text and which findings were applied
-        or skipped (with the reason).
+        A `SourceRewrite` with the new text, the findings whose layer is now
+        fixed (`applied`: several findings naming one call are all applied
+        by its one edit) and the ones skipped, with the reason.
 
     Raises:
         UnreadableInput: SK002 when the source does not parse.
@@ -278,12 +464,15 @@ def rewrite_python_source(text: str, findings: Iterable[Finding]) -> SourceRewri
     front_end, graphs = analyse_python(body)
     index = _TextIndex(body)
     newline = _newline_of(body)
-    edits = []
-    for finding, layer_call in _plan(findings, front_end, graphs, rewrite):
-        edits.extend(_call_edits(layer_call, index, lambda line: line, newline))
-        rewrite.applied.append(finding)
-    if edits:
-        rewrite.text = ("\ufeff" if bom else "") + _apply_edits(body, edits)
+    fixes = _plan(findings, front_end, graphs, rewrite)
+    for fix in fixes:
+        fix.edits = _call_edits(fix.layer_call, index, lambda line: line, newline)
+    if not fixes:
+        return rewrite
+    new_sources = _settle(fixes, findings, {None: body}, _python_parse_error,
+                          lambda sources: analyse_python(sources.get(None, body))[1], rewrite)
+    if None in new_sources:
+        rewrite.text = ("\ufeff" if bom else "") + new_sources[None]
     return rewrite
 
 
@@ -333,12 +522,15 @@ def rewrite_notebook(text: str, findings: Iterable[Finding]) -> SourceRewrite:
         findings: findings for this notebook; only SK101 ones with a cell,
             line and column are considered (`cell` counts every cell, 1-based).
 
+    A code cell that does not parse is left as it is (Jupyter still runs
+    the others, and so does the linter); each edited cell must still parse
+    afterwards, or its fix is skipped.
+
     Returns:
         A `SourceRewrite` with the new JSON text.
 
     Raises:
-        UnreadableInput: SK003 when the text is not a notebook, SK002 when a
-            code cell does not parse.
+        UnreadableInput: SK003 when the text is not a notebook.
 
     Example:
 
@@ -361,26 +553,51 @@ def rewrite_notebook(text: str, findings: Iterable[Finding]) -> SourceRewrite:
     findings = [f for f in findings if f.cell is not None]
     if not findings:
         return rewrite
-    front_end, graphs, program = analyse_notebook(text)
-    edits_by_cell: dict[int, list[tuple[int, int, str]]] = {}
-    for finding, layer_call in _plan(findings, front_end, graphs, rewrite):
-        cell, source = program.sources[finding.cell]
-        index = _TextIndex(source)
+    front_end, graphs, program = analyse_notebook(text, problems=[])
+    fixes = _plan(findings, front_end, graphs, rewrite)
 
-        def to_local(line: int) -> int:
-            return front_end.cell_position(line)[1]
+    def to_local(line: int) -> int:
+        return front_end.cell_position(line)[1]
 
-        edits_by_cell.setdefault(finding.cell, []).extend(_call_edits(layer_call, index, to_local, "\n"))
-        rewrite.applied.append(finding)
-    if not edits_by_cell:
+    sources = {}
+    for fix in fixes:
+        _, source = program.sources[fix.part]
+        sources[fix.part] = source
+        fix.edits = _call_edits(fix.layer_call, _TextIndex(source), to_local, "\n")
+    if not fixes:
         return rewrite
-    for number, edits in edits_by_cell.items():
-        cell, source = program.sources[number]
-        new_source = _apply_edits(source, edits)
-        key = "source" if "source" in cell or "input" not in cell else "input"
-        cell[key] = new_source.splitlines(keepends=True) if isinstance(cell.get(key), list) else new_source
-    rewrite.text = _dump_like(text, program.document)
+
+    def parse_error(part: int, source: str) -> str | None:
+        try:
+            parse_cell(source, "the fixed notebook", part)
+        except UnreadableInput as error:
+            return error.message
+        return None
+
+    def document_with(new_sources: dict) -> dict:
+        document = copy.deepcopy(program.document)
+        cells = _document_cells(document)
+        for number, new_source in new_sources.items():
+            cell = cells[number - 1]
+            key = "source" if "source" in cell or "input" not in cell else "input"
+            cell[key] = new_source.splitlines(keepends=True) if isinstance(cell.get(key), list) else new_source
+        return document
+
+    def analyse(new_sources: dict) -> list[ModelGraph]:
+        return analyse_notebook(json.dumps(document_with(new_sources)), problems=[])[1]
+
+    new_sources = _settle(fixes, findings, sources, parse_error, analyse, rewrite)
+    if new_sources:
+        rewrite.text = _dump_like(text, document_with(new_sources))
     return rewrite
+
+
+def _document_cells(document: dict) -> list[dict]:
+    """Every cell of a notebook document, in order (nbformat 4 `cells`, or nbformat 3 worksheets)."""
+    if "cells" in document:
+        return document["cells"]
+    return [cell for sheet in document.get("worksheets", []) if isinstance(sheet, dict)
+            for cell in (sheet.get("cells") or [])]
 
 
 def fix_python_source(text: str, findings: Iterable[Finding]) -> str:
@@ -420,7 +637,7 @@ def fix_notebook(text: str, findings: Iterable[Finding]) -> str:
         The new JSON text; the same text when no finding could be applied.
 
     Raises:
-        UnreadableInput: SK003 or SK002 as `rewrite_notebook`.
+        UnreadableInput: SK003 as `rewrite_notebook`.
 
     Example:
 
@@ -459,13 +676,28 @@ def _write_atomically(path: str, data: bytes) -> None:
         raise
 
 
+def _read_regular(name: str) -> bytes:
+    """The file's bytes; a pipe or a device is refused before anything blocks on it.
+
+    Raises:
+        OSError: the file cannot be opened or read.
+        ValueError: it is not a regular file.
+    """
+    descriptor = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    with os.fdopen(descriptor, "rb") as stream:
+        if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+            raise ValueError(f"cannot fix {name}: it is not a regular file")
+        return stream.read()
+
+
 def rewrite_file(path: str | os.PathLike, findings: Iterable[Finding]) -> SourceRewrite:
     """Fixes a `.py` or `.ipynb` file in place and says what was done.
 
     Findings whose `path` names another file are ignored. The file is
     written only when a fix was made, atomically (a temporary file in the
     same directory, then `os.replace`), with its encoding, BOM, newlines and
-    permissions kept.
+    permissions kept. It is never written with Python that does not parse:
+    such a fix is skipped (see `rewrite_python_source`).
 
     Args:
         path: the file.
@@ -476,8 +708,8 @@ def rewrite_file(path: str | os.PathLike, findings: Iterable[Finding]) -> Source
 
     Raises:
         OSError: the file cannot be read or written.
-        ValueError: the file is not a `.py`/`.ipynb` file, does not decode,
-            or does not parse (the message says which).
+        ValueError: the file is not a regular `.py`/`.ipynb` file, does not
+            decode, or does not parse (the message says which).
 
     Example:
 
@@ -488,8 +720,7 @@ def rewrite_file(path: str | os.PathLike, findings: Iterable[Finding]) -> Source
     if suffix not in (".py", ".pyw", ".ipynb"):
         raise ValueError(f"path must be a .py or .ipynb file, got {name!r}")
     findings = [f for f in _fixable(findings) if f.path is None or _same_file(f.path, name)]
-    with open(name, "rb") as stream:
-        data = stream.read()
+    data = _read_regular(name)
     if not findings:
         return SourceRewrite(data.decode("utf-8", errors="replace"))
     try:

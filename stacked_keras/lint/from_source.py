@@ -20,8 +20,13 @@ What is recognised:
   functional API (`x = LSTM(..)(x)` chains closed by `keras.Model(inputs,
   outputs)`), subclassed `keras.Model`/`keras.layers.Layer` classes (layers
   assigned to `self` in `__init__`, wired in `call`), and models built inside
-  functions (called with literal arguments, or analysed on their own with
-  every parameter `UNKNOWN`).
+  functions (called with literal arguments, or analysed on their own).
+- A function or class the program never calls is analysed on its own, the
+  way a call with no arguments runs it: a parameter with a literal default
+  (a number, string, bool, None, a tuple/list/dict of those, or a Keras name
+  such as `layers.LSTM`) is bound to it, every other parameter, `*args` and
+  `**kwargs` are `UNKNOWN`. So `def build(n_layers=3, units=64): ...` is
+  read as `build()`.
 - Every import spelling that reaches Keras: `keras`, `tensorflow.keras`,
   `tf.keras`, `tf_keras`, `keras.src...`, `from keras.layers import LSTM`,
   `from keras import layers as L`, `from keras.layers import *`. A name that
@@ -34,18 +39,42 @@ What is recognised:
   functions returning a layer (inlined with their call's arguments).
 - A condition that cannot be decided (`if use_gru: ... else: ...`) runs
   both branches and joins them as parallel paths of the graph; a name bound
-  to different literals in the branches becomes `UNKNOWN`. A loop whose trip
-  count is unknown runs its body once, with the loop variable `UNKNOWN`.
+  to different literals in the branches becomes `UNKNOWN`. A `break` or
+  `continue` in such a branch takes its state to the loop's exit or next
+  iteration.
+- A loop whose trip count is unknown (`for i in range(n)` with `n` unknown,
+  a `while` loop, a comprehension over an unknown list) runs its body twice,
+  with the loop variable `UNKNOWN`, so that what one iteration builds feeds
+  the next (a layer repeated by the loop feeds itself: `LSTM -> LSTM`); the
+  code after the loop reads the state after either run. A branch that tests
+  the loop's variables (`if i < n - 1: ... else: ...`) cannot be told apart
+  per iteration: when its alternatives disagree on `return_sequences`, the
+  paths returning a sequence are taken as the iterations followed by
+  another and those returning a vector as the last one (the only ones that
+  leave the loop), and a `break` in such a branch is taken as the way the
+  loop ends. A model built by each run of such a loop, the same each time,
+  is one graph.
 
 Locations: every `LayerNode.location` is the layer's constructor call
 (`LSTM(` ...): 1-based line and column, counted in characters (not UTF-8
-bytes), with `end_line`/`end_column` just after the closing parenthesis. A
-layer returned by a helper function that takes parameters
-(`def block(units, seq): return LSTM(units, return_sequences=seq)`) is
-located at the helper's call site, since that is the line to change. In
-notebooks, `cell` is the cell's position in the notebook counting every cell
-(markdown and raw cells too), 1-based, as a user counts them in Jupyter, and
-`line` counts from the top of that cell.
+bytes), with `end_line`/`end_column` just after the closing parenthesis.
+The exception is the line to change living elsewhere:
+
+- a recurrent layer whose `return_sequences` is a parameter of the user
+  function (or class) that builds it (`def block(x, seq): return
+  LSTM(8, return_sequences=seq)(x)`) is located at the call that gives the
+  argument (`block(inp, False)`; followed through helpers that pass the
+  parameter on), or at the parameter's default in the signature when the
+  function is analysed on its own;
+- a layer returned by a helper function that takes parameters
+  (`def block(units): return LSTM(units)`) is located at the helper's call
+  site.
+
+In notebooks, `cell` is the cell's position in the notebook counting every
+cell (markdown and raw cells too), 1-based, as a user counts them in
+Jupyter, and `line` counts from the top of that cell. A notebook cell that
+does not parse can be left out (see `graphs_from_notebook`'s `problems`),
+the way Jupyter still runs the other cells.
 
 Deliberately not followed (the value becomes `UNKNOWN`, or the model is not
 found, rather than guessed):
@@ -73,6 +102,7 @@ import json
 import operator as _operator
 import os
 import re
+import stat
 import tokenize
 from dataclasses import dataclass
 from typing import Any
@@ -100,7 +130,10 @@ __all__ = [
     "analyse_python",
     "analyse_notebook",
     "notebook_program",
+    "cell_python",
+    "parse_cell",
     "decode_source_bytes",
+    "read_regular_file",
     "SourceFrontEnd",
     "LayerCall",
     "NotebookProgram",
@@ -506,7 +539,21 @@ class _Scope:
 
 
 class _Frame:
-    __slots__ = ("id", "function", "returns", "call_location", "has_params")
+    """One call of a user function being run.
+
+    Besides the returned values, a frame remembers how it was called, so that
+    a layer setting that comes from a parameter can be traced back to the
+    argument that gave it (see `SourceFrontEnd._parameter_origin`): the
+    function's `definition`, the `call_node` (None for a function analysed on
+    its own), the `parent` frame and the `caller_scope` the arguments were
+    evaluated in, the values first bound to the parameters (`params`), whether
+    the first positional parameter was bound to a receiver (`self`), and
+    whether the parameters were bound to their defaults because the function
+    was analysed on its own (`standalone`).
+    """
+
+    __slots__ = ("id", "function", "returns", "call_location", "has_params", "definition", "call_node",
+                 "parent", "caller_scope", "scope", "params", "has_receiver", "standalone")
 
     def __init__(self, frame_id: int, function: str | None, call_location: Location | None, has_params: bool) -> None:
         self.id = frame_id
@@ -514,14 +561,46 @@ class _Frame:
         self.returns: list[Any] = []
         self.call_location = call_location
         self.has_params = has_params
+        self.definition: Any = None
+        self.call_node: ast.Call | None = None
+        self.parent: "_Frame | None" = None
+        self.caller_scope: "_Scope | None" = None
+        self.scope: "_Scope | None" = None
+        self.params: dict[str, Any] = {}
+        self.has_receiver = False
+        self.standalone = False
 
 
 class _DagNode:
-    __slots__ = ("template", "inputs")
+    """A layer applied to tensors; `branch` marks one made under an iteration-dependent branch of a loop."""
 
-    def __init__(self, template: LayerNode, inputs: list[tuple[int, str, int]]) -> None:
+    __slots__ = ("template", "inputs", "branch")
+
+    def __init__(self, template: LayerNode, inputs: list[tuple[int, str, int]], branch: bool = False) -> None:
         self.template = template
         self.inputs = inputs
+        self.branch = branch
+
+
+@dataclass(frozen=True)
+class _Origin:
+    """Where a layer's `return_sequences` value was written, when it came through parameters.
+
+    `kind` is `"call_argument"` (the argument given, or not given, for
+    `parameter` at the call `call` of `function`) or `"parameter_default"`
+    (the default `argument` of `parameter` in the signature of a function
+    analysed on its own). `argument` is None when the call leaves the
+    parameter to its default; `reason` then says why the fixer cannot add it
+    (None when it can).
+    """
+
+    kind: str
+    location: Location
+    parameter: str
+    function: str
+    call: ast.Call | None
+    argument: ast.expr | None
+    reason: str | None = None
 
 
 class _CallArgs:
@@ -538,21 +617,42 @@ class _CallArgs:
 
 @dataclass(frozen=True)
 class LayerCall:
-    """A recurrent layer's constructor call, as the fixer needs it.
+    """The place that sets a recurrent layer's `return_sequences`, as the fixer needs it.
+
+    Usually the layer's constructor call. When the value came through the
+    parameters of a user function (`def block(x, seq): LSTM(8,
+    return_sequences=seq)(x)`), it is the call of that function that gave the
+    argument (`block(inp, False)`), or the parameter's default when the
+    function is analysed on its own.
 
     Args:
-        call: the `ast.Call` node (positions in UTF-8 bytes, as `ast` gives).
+        call: the `ast.Call` node (positions in UTF-8 bytes, as `ast` gives):
+            the layer's constructor, or the user function's call.
         cls: the canonical Keras class (`"LSTM"`).
         return_sequences_from: where `return_sequences` comes from:
             `"keyword"`, `"positional"` (`RNN(cell, False)`), `"double_star"`
-            (a `**config` dict, or unknown `**kwargs`) or `"default"`.
+            (a `**config` dict, or unknown `**kwargs`), `"default"` (not
+            given: the Keras default), `"call_argument"` (the argument given
+            for `parameter` at `call`, or `argument` None when the call
+            leaves it to its default), `"parameter_default"` (the default
+            `argument` of `parameter` in the signature) or `"helper"` (a
+            layer returned by `function`, which has no parameter for it).
         cell: the notebook cell (counting every cell, 1-based), or None.
+        argument: for `"call_argument"` and `"parameter_default"`, the
+            expression to replace, or None when there is none.
+        parameter: the user function's parameter that carries the value.
+        function: the user function's name.
+        reason: why the fixer cannot set the value here, or None.
     """
 
     call: ast.Call
     cls: str
     return_sequences_from: str
     cell: int | None = None
+    argument: ast.expr | None = None
+    parameter: str | None = None
+    function: str | None = None
+    reason: str | None = None
 
 
 # -- control flow of the abstract interpreter -----------------------------------
@@ -562,11 +662,31 @@ class _Return(Exception):
 
 
 class _Break(Exception):
-    pass
+    """A `break`. `recorded`: raised by `_fork` once every branch ended, their states kept in `_LoopExits`."""
+
+    recorded = False
 
 
 class _Continue(Exception):
-    pass
+    """A `continue`; `recorded` as for `_Break`."""
+
+    recorded = False
+
+
+class _LoopExits:
+    """The states in which branches of one loop iteration left it early.
+
+    `breaks` are states leaving the loop, `continues` states going on to the
+    next iteration; `dependent_break` says a `break` was taken in a branch
+    that tests the loop's variables (`if i == n - 1: ... break`).
+    """
+
+    __slots__ = ("breaks", "continues", "dependent_break")
+
+    def __init__(self) -> None:
+        self.breaks: list[Any] = []
+        self.continues: list[Any] = []
+        self.dependent_break = False
 
 
 class _Stop(Exception):
@@ -612,6 +732,11 @@ def _truth(value: Any) -> bool | None:
         except Exception:  # noqa: BLE001 - a container holding UNKNOWN
             return None
     return True
+
+
+def _is_literal_default(value: Any) -> bool:
+    """Whether a parameter's default is bound when its function is analysed on its own."""
+    return value is not _MISSING and (_is_plain(value) or isinstance(value, _ModuleRef))
 
 
 def _same_value(a: Any, b: Any) -> bool:
@@ -731,6 +856,14 @@ class SourceFrontEnd:
         self.active: list[_FunctionValue] = []
         self._frame_ids = 0
         self._loop_names: dict[int, set[str]] = {}
+        # Names each enclosing loop of unknown length changes, innermost last
+        # (reset inside a function call); how many undecidable branches that
+        # test one of them are being run; templates located by
+        # `_parameter_origin` (ids).
+        self._varying: list[set[str]] = []
+        self._loop_exits: list[_LoopExits] = []
+        self._iteration_branches = 0
+        self._traced: set[int] = set()
         self.module_scope = _Scope()
         self.module_scope.vars["__name__"] = "__main__"
         self.scope = self.module_scope
@@ -741,10 +874,11 @@ class SourceFrontEnd:
         """Runs the modules' statements in order and returns the models built.
 
         Functions that the program never calls are then analysed on their
-        own (parameters `UNKNOWN`), latest definition first (so a caller
-        defined after its helpers inlines them), and then the model classes
-        never instantiated, so that a model built inside
-        `def build_model(): ...` or a `keras.Model` subclass is found too.
+        own (literal defaults bound, other parameters `UNKNOWN`), latest
+        definition first (so a caller defined after its helpers inlines
+        them), and then the model classes never instantiated, so that a model
+        built inside `def build_model(): ...` or a `keras.Model` subclass is
+        found too.
 
         Args:
             modules: parsed modules (one per notebook cell, or a single one).
@@ -776,7 +910,7 @@ class SourceFrontEnd:
                 if owner.kind == "other":
                     self._analyse_unit(lambda f=function, o=owner: self._analyse_method(f, o))
             else:
-                self._analyse_unit(lambda f=function: self._call_function(f, _CallArgs(), None, unknown_params=True))
+                self._analyse_unit(lambda f=function: self._call_function(f, _CallArgs(), None, standalone=True))
         for cls in reversed(self.classes):
             if not cls.analysed and cls.kind in ("model", "layer"):
                 self._analyse_unit(lambda c=cls: self._instantiate(c, _CallArgs(), None, standalone=True))
@@ -803,8 +937,8 @@ class SourceFrontEnd:
         self.objects.append(receiver)
         init = owner.lookup("__init__")
         if isinstance(init, _FunctionValue) and init is not function:
-            self._call_function(init, _CallArgs(), None, receiver=receiver, unknown_params=True)
-        self._call_function(function, _CallArgs(), None, receiver=receiver, unknown_params=True)
+            self._call_function(init, _CallArgs(), None, receiver=receiver, standalone=True)
+        self._call_function(function, _CallArgs(), None, receiver=receiver, standalone=True)
 
     # -- positions -------------------------------------------------------------------
     def _char_column(self, line: int, byte_column: int) -> int:
@@ -845,7 +979,7 @@ class SourceFrontEnd:
             raise _BudgetExceeded()
 
     def _new_node(self, template: LayerNode, inputs: list[tuple[int, str, int]]) -> int:
-        self.dag.append(_DagNode(template, inputs))
+        self.dag.append(_DagNode(template, inputs, self._iteration_branches > 0))
         return len(self.dag) - 1
 
     def _new_record(self, kind: str, node: ast.AST | None) -> _ModelRecord:
@@ -942,8 +1076,23 @@ class SourceFrontEnd:
             self._exec_block(node.body)
         elif known is False:
             self._exec_block(node.orelse)
+        elif self._varying and self._tests_loop_variable(node.test):
+            self._iteration_branches += 1
+            try:
+                self._fork([node.body, node.orelse])
+            finally:
+                self._iteration_branches -= 1
         else:
             self._fork([node.body, node.orelse])
+
+    def _tests_loop_variable(self, test: ast.expr) -> bool:
+        """Whether a condition reads a name that an enclosing loop of unknown length changes.
+
+        Such a branch may go one way in the last iteration and the other way
+        before it (`if i < n - 1: ... else: ...`).
+        """
+        varying = set().union(*self._varying)
+        return any(isinstance(node, ast.Name) and node.id in varying for node in ast.walk(test))
 
     def _fork(self, branches: list[list[ast.stmt]]) -> None:
         """Runs branches that cannot be told apart, then joins their states."""
@@ -967,6 +1116,15 @@ class SourceFrontEnd:
                     self._exec_block(branch)
                 except (_Return, _Break, _Continue, _Stop) as stop:
                     ended.append(type(stop))
+                    if self._loop_exits and isinstance(stop, (_Break, _Continue)) and not stop.recorded:
+                        state = (scope.vars, [record.frontier for record in self.sequentials[:known_sequentials]],
+                                 [obj.attrs for obj in self.objects[:known_objects]])
+                        exits = self._loop_exits[-1]
+                        if isinstance(stop, _Break):
+                            exits.breaks.append(state)
+                            exits.dependent_break = exits.dependent_break or self._iteration_branches > 0
+                        else:
+                            exits.continues.append(state)
                     continue
                 outcomes.append((
                     scope.vars,
@@ -983,18 +1141,12 @@ class SourceFrontEnd:
                 obj.attrs = attrs
             for kind in (_Return, _Stop, _Break, _Continue):
                 if kind in ended:
-                    raise kind()
+                    stop = kind()
+                    if kind in (_Break, _Continue) and self._loop_exits:
+                        stop.recorded = True  # each branch's state is in the loop's exits
+                    raise stop
             return
-        scope.vars = self._join_mappings([vars_ for vars_, _, _ in outcomes])
-        for index, record in enumerate(self.sequentials[:known_sequentials]):
-            joined: list[int] = []
-            for _, frontiers, _ in outcomes:
-                for producer in frontiers[index]:
-                    if producer not in joined:
-                        joined.append(producer)
-            record.frontier = tuple(joined)
-        for index, obj in enumerate(self.objects[:known_objects]):
-            obj.attrs = self._join_mappings([attrs[index] for _, _, attrs in outcomes])
+        self._join_states(outcomes, known_objects, known_sequentials)
 
     def _join_mappings(self, mappings: list[dict[str, Any]]) -> dict[str, Any]:
         if len(mappings) == 1:
@@ -1039,42 +1191,221 @@ class SourceFrontEnd:
         iterable = self._eval(node.iter)
         items = _known_sequence(iterable)
         if items is not None and len(items) <= MAX_UNROLL and not isinstance(iterable, str):
-            for item in items:
-                self._step()
-                self._assign(node.target, item)
-                try:
-                    self._exec_block(node.body)
-                except _Continue:
-                    continue
-                except _Break:
-                    return
-            self._exec_block(node.orelse)
+            self._known_loop(node, items)
             return
         representatives = list(iterable) if isinstance(iterable, _UnknownLengthList) and iterable else [UNKNOWN]
         self._unknown_loop(node, node.target, representatives)
 
+    def _run_iteration(self, body: list[ast.stmt], exits: _LoopExits) -> str:
+        """Runs a loop body once: `"end"`, `"continue"`, `"break"`, or `"recorded"` (every path left early).
+
+        `break`/`continue` in undecidable branches leave their states in `exits`.
+        """
+        self._loop_exits.append(exits)
+        try:
+            self._exec_block(body)
+            return "end"
+        except _Continue as stop:
+            return "recorded" if stop.recorded else "continue"
+        except _Break as stop:
+            return "recorded" if stop.recorded else "break"
+        finally:
+            self._loop_exits.pop()
+
+    def _known_loop(self, node: ast.For, items: list[Any]) -> None:
+        """Unrolls a loop over known items; a `break` in an undecidable branch joins the state after the loop."""
+        known_objects, known_sequentials = len(self.objects), len(self.sequentials)
+        breaks: list[Any] = []
+        left = False
+        outcome = "end"
+        for item in items:
+            self._step()
+            self._assign(node.target, item)
+            exits = _LoopExits()
+            outcome = self._run_iteration(node.body, exits)
+            if exits.breaks or exits.continues:
+                breaks.extend(exits.breaks)
+                going_on = list(exits.continues)
+                if outcome in ("end", "continue"):
+                    going_on.append(self._state(known_objects, known_sequentials))
+                if going_on:
+                    self._join_states(going_on, known_objects, known_sequentials)
+                else:
+                    left = True
+            if outcome == "break" or (outcome == "recorded" and not exits.continues):
+                left = True
+            if left:
+                break
+        if breaks:
+            current = [] if outcome == "recorded" and left else [self._state(known_objects, known_sequentials)]
+            self._join_states(current + breaks, known_objects, known_sequentials)
+        if not left:
+            self._exec_block(node.orelse)
+
     def _unknown_loop(self, node: ast.AST, target: ast.AST | None, representatives: list[Any]) -> None:
-        """Runs a loop body whose trip count is unknown: once per representative item."""
+        """Runs a loop body whose trip count is unknown, as two iterations or more.
+
+        The body runs once per representative item, and at least twice (the
+        same item again), so that what one iteration builds feeds the next:
+        a recurrent layer that returns one vector, repeated by the loop, is
+        seen feeding itself. What follows the loop reads the state after any
+        of these runs (the loop may stop after each).
+
+        A branch that tests the loop's variables (`if i < n - 1:` ... `else:`)
+        cannot be told apart per iteration. When its alternatives disagree on
+        `return_sequences`, the ones returning a sequence are taken as the
+        iterations followed by another, and the ones returning a vector as the
+        last: only the former feed the next run and only the latter leave the
+        loop (see `_keep_alternatives`).
+        """
         names = self._loop_names.get(id(node))
         if names is None:
             names = _assigned_names(node.body)
+            if target is not None:
+                names |= _assigned_names([target])
             self._loop_names[id(node)] = names
         self._forget_literals(names)
+        runs = representatives if len(representatives) >= 2 else representatives * 2
+        first_node = len(self.dag)
+        known_objects, known_sequentials = len(self.objects), len(self.sequentials)
+        ends: list[Any] = []
+        breaks: list[Any] = []
+        dependent_break = False
+        last_run = first_node
         self.uncertain += 1
+        self._varying.append(names)
         try:
-            for item in representatives:
+            for index, item in enumerate(runs):
+                if index:
+                    self._forget_literals(names)
+                    self._keep_alternatives(first_node, names, continuing=True)
+                last_run = len(self.dag)
                 if target is not None:
                     self._assign(target, item)
-                try:
-                    self._exec_block(node.body)
-                except (_Break, _Continue):
-                    pass
+                exits = _LoopExits()
+                outcome = self._run_iteration(node.body, exits)
+                breaks.extend(exits.breaks)
+                dependent_break = dependent_break or exits.dependent_break
+                if outcome == "break":
+                    breaks.append(self._state(known_objects, known_sequentials))
+                going_on = list(exits.continues)
+                if outcome in ("end", "continue"):
+                    going_on.append(self._state(known_objects, known_sequentials))
+                if not going_on:
+                    break  # every path left the loop: no further run
+                if len(going_on) > 1:
+                    self._join_states(going_on, known_objects, known_sequentials)
+                    going_on = [self._state(known_objects, known_sequentials)]
+                ends.append(going_on[0])
         finally:
+            self._varying.pop()
             self.uncertain -= 1
+        # A loop that a branch testing its variables leaves with `break` leaves that way;
+        # otherwise it may stop after any run, or at any `break`.
+        exit_states = breaks if dependent_break and breaks else ends + breaks
+        if exit_states:
+            self._join_states(exit_states, known_objects, known_sequentials)
+        self._keep_alternatives(first_node, names, continuing=False, last_run=last_run)
         self._forget_literals(names)
         if target is not None:
             self._assign(target, UNKNOWN)
         self._exec_block(node.orelse)
+
+    def _state(self, known_objects: int, known_sequentials: int) -> tuple[dict[str, Any], list[tuple[int, ...]],
+                                                                          list[dict[str, Any]]]:
+        """A copy of what branches and loop runs change: names, `Sequential` frontiers, object attributes."""
+        return (
+            dict(self.scope.vars),
+            [record.frontier for record in self.sequentials[:known_sequentials]],
+            [dict(obj.attrs) for obj in self.objects[:known_objects]],
+        )
+
+    def _join_states(self, outcomes: list[tuple[dict[str, Any], list[tuple[int, ...]], list[dict[str, Any]]]],
+                     known_objects: int, known_sequentials: int) -> None:
+        """Makes the current state the join of several (branches, or loop runs)."""
+        self.scope.vars = self._join_mappings([vars_ for vars_, _, _ in outcomes])
+        for index, record in enumerate(self.sequentials[:known_sequentials]):
+            joined: list[int] = []
+            for _, frontiers, _ in outcomes:
+                for producer in frontiers[index]:
+                    if producer not in joined:
+                        joined.append(producer)
+            record.frontier = tuple(joined)
+        for index, obj in enumerate(self.objects[:known_objects]):
+            obj.attrs = self._join_mappings([attrs[index] for _, _, attrs in outcomes])
+
+    def _keep_alternatives(self, first_node: int, names: set[str], continuing: bool,
+                           last_run: int | None = None) -> None:
+        """Keeps, of the parallel paths an iteration-dependent branch made, those that go on.
+
+        `continuing=True` (before the next run of a loop) keeps the paths whose
+        recurrent layer returns a sequence; `continuing=False` (leaving the
+        loop) keeps those whose recurrent layer returns a vector. Applies to
+        the `Sequential` frontiers and to the tensors bound to the names the
+        loop changes; only when both kinds are present. Leaving the loop, a
+        `Sequential` also drops the layers of the last run's paths that would
+        only have fed a further run (`last_run`: the first dag node of that run).
+        """
+        for record in self.sequentials:
+            record.frontier = self._alternatives(record.frontier, first_node, continuing)
+            if last_run is not None:
+                self._drop_unfinished(record, last_run)
+        variables = self.scope.vars
+        for name in names:
+            value = variables.get(name)
+            if isinstance(value, _TensorValue) and len(value.producers) > 1:
+                kept = self._alternatives(value.producers, first_node, continuing)
+                if kept != value.producers:
+                    variables[name] = _TensorValue(kept, value.multi)
+
+    def _drop_unfinished(self, record: _ModelRecord, last_run: int) -> None:
+        """Removes from a `Sequential` the layers of a loop's last run that lead nowhere.
+
+        They are the paths of an iteration that a further one would have
+        followed (dropped from the loop's exit by `_keep_alternatives` or by
+        an iteration-dependent `break`): no later layer reads them.
+        """
+        if not record.members or record.members[-1] < last_run:
+            return
+        frontier = set(record.frontier)
+        while True:
+            read = {src for member in record.members for src, _, _ in self.dag[member].inputs}
+            unfinished = {m for m in record.members if m >= last_run and m not in frontier and m not in read}
+            if not unfinished:
+                return
+            record.members = [m for m in record.members if m not in unfinished]
+
+    def _alternatives(self, producers: tuple[int, ...], first_node: int, continuing: bool) -> tuple[int, ...]:
+        if len(producers) < 2:
+            return producers
+        kinds = [self._branch_returns_sequences(p, first_node) for p in producers]
+        if True not in kinds or False not in kinds:
+            return producers
+        return tuple(p for p, kind in zip(producers, kinds) if kind is None or kind is continuing)
+
+    def _branch_returns_sequences(self, producer: int, first_node: int) -> bool | None:
+        """True/False: `return_sequences` of the recurrent layer an iteration-dependent branch ends with.
+
+        Follows rank-keeping layers (Dropout, normalization...) back to it;
+        None for anything else.
+        """
+        for _ in range(16):
+            if producer < first_node:
+                return None
+            dag_node = self.dag[producer]
+            if not dag_node.branch:
+                return None
+            template = dag_node.template
+            core = template
+            while core.cls in WRAPPERS and core.wrapped is not None:
+                core = core.wrapped
+            if core.cls in RECURRENT_LAYERS:
+                value = core.config.get("return_sequences", False)
+                return value if isinstance(value, bool) else None
+            if template.cls not in RANK_KEEPING or len(dag_node.inputs) != 1:
+                return None
+            producer = dag_node.inputs[0][0]
+        return None
 
     def _forget_literals(self, names: set[str]) -> None:
         variables = self.scope.vars
@@ -1473,7 +1804,128 @@ class SourceFrontEnd:
         if cls in RECURRENT_LAYERS:
             self.layer_calls[(location.cell, location.line, location.column)] = LayerCall(
                 node, cls, source, location.cell)
+            expression = self._return_sequences_expression(node, source)
+            origin = self._parameter_origin(expression.id) if isinstance(expression, ast.Name) else None
+            if origin is not None:
+                where = origin.location
+                template.location = where
+                self._traced.add(id(template))
+                self.layer_calls[(where.cell, where.line, where.column)] = LayerCall(
+                    origin.call if origin.call is not None else node, cls, origin.kind, where.cell,
+                    argument=origin.argument, parameter=origin.parameter, function=origin.function,
+                    reason=origin.reason)
         return _LayerValue(template, self.frame.id)
+
+    @staticmethod
+    def _return_sequences_expression(node: ast.Call, source: str) -> ast.expr | None:
+        """The expression written for `return_sequences` in a layer call, when there is one."""
+        if source == "keyword":
+            for keyword in node.keywords:
+                if keyword.arg == "return_sequences":
+                    return keyword.value
+            return None
+        if source == "positional":
+            index = _POSITIONAL["RNN"].index("return_sequences")
+            arguments = node.args[:index + 1]
+            if len(arguments) > index and not any(isinstance(a, ast.Starred) for a in arguments):
+                return arguments[index]
+        return None
+
+    def _parameter_frame(self, name: str, scope: _Scope | None, frame: _Frame | None) -> _Frame | None:
+        """The running function whose parameter `name` is, as seen from `scope`, still bound as called."""
+        while scope is not None and name not in scope.vars:
+            scope = scope.parent
+        if scope is None:
+            return None
+        while frame is not None and frame.scope is not scope:
+            frame = frame.parent
+        if frame is None or frame.definition is None or name not in frame.params:
+            return None
+        if scope.vars[name] is not frame.params[name]:
+            return None  # rebound in the body: the value no longer comes from the call
+        spec = frame.definition.args
+        positional = [a.arg for a in spec.posonlyargs + spec.args]
+        if frame.has_receiver and positional and positional[0] == name:
+            return None
+        if name not in positional and name not in {a.arg for a in spec.kwonlyargs}:
+            return None  # *args or **kwargs: no one argument to change
+        return frame
+
+    def _parameter_origin(self, name: str) -> _Origin | None:
+        """Where the value of `name`, a parameter of a running user function, was written.
+
+        Follows the value from parameter to argument up the calls that passed
+        it along (`def stage(x, seq): return block(x, seq=seq)`), and stops at
+        the first call whose argument is not a parameter of its caller: that
+        call is the line to change. For a function analysed on its own, the
+        parameter's default in the signature is. None when `name` is not a
+        parameter, or when its value was rebound in the body.
+        """
+        frame = self._parameter_frame(name, self.scope, self.frame)
+        if frame is None:
+            return None
+        origin = None
+        for _ in range(MAX_CALL_DEPTH + 1):
+            function = frame.function or "<lambda>"
+            if frame.call_node is None:
+                if not frame.standalone:
+                    return origin
+                default = self._default_expression(frame.definition.args, name)
+                if default is None:
+                    return origin
+                return _Origin("parameter_default", self.location(default), name, function, None, default)
+            argument, reason = self._argument_expression(frame, name)
+            origin = _Origin("call_argument", self.location(frame.call_node), name, function, frame.call_node,
+                             argument, reason)
+            if not isinstance(argument, ast.Name):
+                return origin
+            outer = self._parameter_frame(argument.id, frame.caller_scope, frame.parent)
+            if outer is None:
+                return origin
+            frame, name = outer, argument.id
+        return origin
+
+    @staticmethod
+    def _default_expression(spec: ast.arguments, name: str) -> ast.expr | None:
+        positional = spec.posonlyargs + spec.args
+        for param, default in zip(positional[len(positional) - len(spec.defaults):], spec.defaults):
+            if param.arg == name:
+                return default
+        for param, default in zip(spec.kwonlyargs, spec.kw_defaults):
+            if param.arg == name:
+                return default
+        return None
+
+    @staticmethod
+    def _argument_expression(frame: _Frame, name: str) -> tuple[ast.expr | None, str | None]:
+        """The argument a call gives for parameter `name`, or why it gives none that can be added.
+
+        Returns `(expression, None)` when the call writes the argument, or
+        `(None, reason)` when the parameter is left to its default, `reason`
+        being None when `name=...` can be added to the call unambiguously.
+        """
+        call = frame.call_node
+        spec = frame.definition.args
+        function = frame.function or "<lambda>"
+        for keyword in call.keywords:
+            if keyword.arg == name:
+                return keyword.value, None
+        positional = [a.arg for a in spec.posonlyargs + spec.args]
+        if frame.has_receiver:
+            positional = positional[1:]
+        starred = next((a for a in call.args if isinstance(a, ast.Starred)), None)
+        if name in positional:
+            index = positional.index(name)
+            if starred is None and index < len(call.args):
+                return call.args[index], None
+            if starred is not None:
+                return None, f"the call passes *{ast.unparse(starred.value)}, which may hold {name}"
+            if name in {a.arg for a in spec.posonlyargs}:
+                return None, f"{name} is a positional-only parameter of {function}() left to its default"
+        double_star = next((k for k in call.keywords if k.arg is None), None)
+        if double_star is not None:
+            return None, f"the call passes **{ast.unparse(double_star.value)}, which may hold {name}"
+        return None, None
 
     def _build_sequential(self, arguments: _CallArgs, node: ast.Call) -> _ModelRecord:
         record = self._new_record(_SEQUENTIAL, node)
@@ -1637,20 +2089,34 @@ class SourceFrontEnd:
 
     # -- user functions and classes ---------------------------------------------------
     def _call_function(self, function: _FunctionValue, arguments: _CallArgs, node: ast.Call | None,
-                       receiver: Any = None, unknown_params: bool = False) -> Any:
+                       receiver: Any = None, standalone: bool = False) -> Any:
+        """Runs a user function's body with its arguments bound (inlines the call).
+
+        `standalone=True` analyses a function that the program never calls:
+        its parameters are bound as a call with no arguments would bind them
+        (see `_bind_parameters`).
+        """
         function.called = True
         if len(self.active) >= MAX_CALL_DEPTH or any(function is f for f in self.active):
             return self._opaque_call(function.name, arguments, node) if node is not None else UNKNOWN
         definition = function.node
         scope = _Scope(function.scope)
-        params = self._bind_parameters(function, arguments, receiver, unknown_params)
+        params = self._bind_parameters(function, arguments, receiver, standalone)
         scope.vars.update(params)
         call_location = self.location(node) if node is not None else None
         spec = definition.args
         parameters = len(spec.posonlyargs) + len(spec.args) + len(spec.kwonlyargs) - (1 if receiver is not None else 0)
         frame = self._new_frame(function.name, call_location, parameters > 0)
-        saved = (self.scope, self.frame, self.uncertain)
-        self.scope, self.frame = scope, frame
+        frame.definition = definition
+        frame.call_node = node
+        frame.parent = self.frame
+        frame.caller_scope = self.scope
+        frame.scope = scope
+        frame.params = params
+        frame.has_receiver = receiver is not None
+        frame.standalone = standalone
+        saved = (self.scope, self.frame, self.uncertain, self._varying, self._loop_exits)
+        self.scope, self.frame, self._varying, self._loop_exits = scope, frame, [], []
         self.active.append(function)
         falls_through = False
         try:
@@ -1665,7 +2131,7 @@ class SourceFrontEnd:
             pass
         finally:
             self.active.pop()
-            self.scope, self.frame, self.uncertain = saved
+            self.scope, self.frame, self.uncertain, self._varying, self._loop_exits = saved
         returns = frame.returns + ([None] if falls_through else [])
         if not returns:
             return UNKNOWN
@@ -1674,18 +2140,38 @@ class SourceFrontEnd:
             return UNKNOWN
         if call_location is not None and frame.has_params and isinstance(result, _LayerValue) \
                 and result.frame == frame.id:
-            self._relocate(result.template, call_location)
+            self._relocate(result.template, call_location, node, function.name)
             result.frame = self.frame.id
         return result
 
-    def _relocate(self, template: LayerNode, location: Location) -> None:
-        """Moves a helper-built layer to the helper's call site (the line to change)."""
+    def _relocate(self, template: LayerNode, location: Location, call: ast.Call, function: str) -> None:
+        """Moves a helper-built layer to the helper's call site (the line to change).
+
+        A layer whose `return_sequences` was traced to where it was written
+        (`_parameter_origin`) keeps that location. A recurrent layer moved
+        here gets a `"helper"` `LayerCall` at the call site, so that the fixer
+        can say why it does not edit that call.
+        """
         while template is not None:
+            if id(template) in self._traced:
+                return
             template.location = location
+            if template.cls in RECURRENT_LAYERS:
+                key = (location.cell, location.line, location.column)
+                if key not in self.layer_calls:
+                    self.layer_calls[key] = LayerCall(call, template.cls, "helper", location.cell, function=function)
             template = template.wrapped
 
     def _bind_parameters(self, function: _FunctionValue, arguments: _CallArgs, receiver: Any,
-                         unknown_params: bool) -> dict[str, Any]:
+                         standalone: bool) -> dict[str, Any]:
+        """The values of a function's parameters for one call.
+
+        For a function analysed on its own (`standalone`), a parameter with a
+        literal default (a number, string, bool, None, a tuple/list/dict of
+        those, or a Keras name such as `layers.LSTM`) is bound to that
+        default, which is what the function does when called with no
+        arguments; every other parameter, `*args` and `**kwargs` are UNKNOWN.
+        """
         spec = function.node.args
         positional = [a.arg for a in spec.posonlyargs] + [a.arg for a in spec.args]
         bound: dict[str, Any] = {}
@@ -1693,16 +2179,19 @@ class SourceFrontEnd:
         if receiver is not None and positional:
             bound[positional[0]] = receiver
             positional = positional[1:]
-        if unknown_params:
-            for name in positional + [a.arg for a in spec.kwonlyargs]:
-                bound[name] = UNKNOWN
+        defaults = dict(zip(positional[len(positional) - len(function.defaults):], function.defaults)) \
+            if function.defaults else {}
+        if standalone:
+            for name in positional:
+                default = defaults.get(name, _MISSING)
+                bound[name] = default if _is_literal_default(default) else UNKNOWN
+            for param, default in zip(spec.kwonlyargs, function.kw_defaults):
+                bound[param.arg] = default if _is_literal_default(default) else UNKNOWN
             if spec.vararg:
                 bound[spec.vararg.arg] = UNKNOWN
             if spec.kwarg:
                 bound[spec.kwarg.arg] = UNKNOWN
             return bound
-        defaults = dict(zip(positional[len(positional) - len(function.defaults):], function.defaults)) \
-            if function.defaults else {}
         for name, value in zip(positional, args):
             bound[name] = value
         if spec.vararg:
@@ -1733,7 +2222,7 @@ class SourceFrontEnd:
         self.objects.append(obj)
         init = cls.lookup("__init__")
         if isinstance(init, _FunctionValue):
-            self._call_function(init, arguments, node, receiver=obj, unknown_params=standalone)
+            self._call_function(init, arguments, node, receiver=obj, standalone=standalone)
         elif cls.decorated and cls.fields:
             for name, value in zip(cls.fields, arguments.args):
                 obj.attrs[name] = value
@@ -1959,7 +2448,8 @@ class SourceFrontEnd:
             template = LayerNode(name="", cls=_BINARY_OP_NAMES.get(type(op), "binary_op"), config={},
                                  location=self.location(node), kind="op")
             return _TensorValue((self._new_node(template, self._edges(inputs, "input")),))
-        if isinstance(op, ast.Add) and isinstance(left, (list, tuple)) and type(left) is type(right):
+        if isinstance(op, ast.Add) and ((isinstance(left, list) and isinstance(right, list))
+                                        or (type(left) is tuple and type(right) is tuple)):
             if len(left) + len(right) > MAX_LITERAL:
                 return UNKNOWN
             combined = type(left)(list(left) + list(right)) if isinstance(left, tuple) else list(left) + list(right)
@@ -2180,8 +2670,11 @@ class SourceFrontEnd:
         iterable = self._eval(generator.iter)
         items = _known_sequence(iterable) if not isinstance(iterable, str) else None
         if items is None or len(items) > MAX_UNROLL:
+            # Unknown length: at least two items, like a loop of unknown length.
             state["unknown"] = True
             representatives = list(iterable) if isinstance(iterable, _UnknownLengthList) and iterable else [UNKNOWN]
+            if len(representatives) < 2:
+                representatives = representatives * 2
             self.uncertain += 1
             try:
                 for item in representatives:
@@ -2248,13 +2741,22 @@ class SourceFrontEnd:
 
     # -- graphs ------------------------------------------------------------------------
     def _emit(self) -> list[ModelGraph]:
+        """One graph per model built; a model that a loop's runs built twice, the same, is one graph."""
         graphs = []
+        located: dict[Location, list[tuple]] = {}
         for record in self.records:
             if record.nested or not record.members:
                 continue
             if record.kind == "subclass" and not any(self.dag[m].template.kind == "layer" for m in record.members):
                 continue  # a custom layer written with ops only (no Keras layer inside)
-            graphs.append(self._graph_of(record))
+            graph = self._graph_of(record)
+            if record.location is not None:
+                signature = _graph_signature(graph)
+                seen = located.setdefault(record.location, [])
+                if signature in seen:
+                    continue
+                seen.append(signature)
+            graphs.append(graph)
         return graphs
 
     def _graph_of(self, record: _ModelRecord) -> ModelGraph:
@@ -2292,6 +2794,15 @@ class SourceFrontEnd:
             outputs = tuple(record.outputs)
         graph.outputs = [position[o] for o in dict.fromkeys(outputs) if o in position]
         return graph
+
+
+def _graph_signature(graph: ModelGraph) -> tuple:
+    """What tells two graphs built by one call apart: names, layers, settings, wiring."""
+    return (
+        graph.name, graph.loss,
+        tuple((n.name, n.cls, n.kind, repr(n.config), n.location, n.wrapped and repr(n.wrapped)) for n in graph.nodes),
+        tuple(graph.edges), tuple(graph.inputs), tuple(graph.outputs),
+    )
 
 
 # Statement and expression handlers, by node type (unbound: called with the front-end).
@@ -2388,16 +2899,33 @@ def _syntax_error(error: SyntaxError, where: str, cell: int | None = None) -> Un
     )
 
 
+def _parser_failure(error: Exception, where: str, cell: int | None = None) -> UnreadableInput:
+    """SK002 for a source that `ast.parse` refuses without a syntax error.
+
+    Python's parser gives up on expressions nested too deeply (thousands of
+    unary operators, a chain of `+` long enough) with a `MemoryError` or a
+    `RecursionError`, often with no message at all: say what happened.
+    """
+    place = where + (f", cell {cell}" if cell is not None else "")
+    if isinstance(error, (RecursionError, MemoryError)):
+        return UnreadableInput(
+            "SK002",
+            f"{place}: the expressions are nested too deeply for Python's parser ({type(error).__name__}); "
+            "split them into smaller ones so the file can be linted",
+            cell=cell,
+        )
+    return UnreadableInput(
+        "SK002", f"{place}: Python cannot parse this source ({error}); fix it so the file can be linted", cell=cell,
+    )
+
+
 def _parse(text: str, where: str, cell: int | None = None) -> ast.Module:
     try:
         return ast.parse(text)
     except SyntaxError as error:
         raise _syntax_error(error, where, cell) from None
     except (ValueError, RecursionError, MemoryError) as error:
-        raise UnreadableInput(
-            "SK002", f"{where}: Python cannot parse this source ({error}); fix it so the file can be linted",
-            cell=cell,
-        ) from None
+        raise _parser_failure(error, where, cell) from None
 
 
 def _run(front_end: SourceFrontEnd, modules: list[ast.Module], where: str) -> list[ModelGraph]:
@@ -2492,19 +3020,58 @@ class NotebookProgram:
 
 _MAGIC_ASSIGNMENT = re.compile(r"^\s*[\w.]+(\s*,\s*[\w.]+)*\s*=\s*[!%]")
 _HELP_LINE = re.compile(r"^\s*[\w.()\[\]]+\?{1,2}\s*$")
+# `%time stmt` / `%timeit -n 1 -r 3 stmt`: the magic and its options, up to the statement.
+_TIMED_STATEMENT = re.compile(r"^(\s*)(%(?:time|timeit)(?:\s+-[a-zA-Z]+(?:\s*\d+)?)*\s+)(?=[^\s#])")
 
 
-def _without_magics(text: str) -> str:
-    """Replaces IPython line magics, shell escapes and help lines with `pass`."""
+def _without_magics(text: str, keep_timed: bool = True) -> str:
+    """Replaces IPython line magics, shell escapes and help lines with `pass`, keeping the indentation.
+
+    With `keep_timed`, a `%time`/`%timeit` line magic followed by a statement
+    keeps the statement where it is: the magic (and its options) becomes
+    `if 1:` padded to the same width, so that columns do not move and the
+    line parses at any indentation.
+    """
     lines = _NEWLINE.split(text)
     changed = False
     for index, line in enumerate(lines):
         stripped = line.strip()
         if stripped.startswith(("%", "!", "?")) or _HELP_LINE.match(line) or _MAGIC_ASSIGNMENT.match(line):
             indent = line[:len(line) - len(line.lstrip())]
-            lines[index] = indent + "pass"
+            timed = _TIMED_STATEMENT.match(line) if keep_timed else None
+            if timed is not None:
+                lines[index] = indent + "if 1:".ljust(len(timed.group(2))) + line[timed.end():]
+            else:
+                lines[index] = indent + "pass"
             changed = True
     return "\n".join(lines) if changed else text
+
+
+def _parse_cell(program: str, where: str, number: int) -> tuple[ast.Module, str]:
+    """Parses one code cell, IPython syntax removed; returns the module and the text parsed.
+
+    Raises:
+        UnreadableInput: SK002 naming the cell when it does not parse.
+    """
+    try:
+        return ast.parse(program), program
+    except SyntaxError as error:
+        first_error = error
+    except (ValueError, RecursionError, MemoryError) as error:
+        raise _parser_failure(error, where, number) from None
+    cleaned = program
+    for keep_timed in (True, False):
+        attempt = _without_magics(program, keep_timed)
+        if attempt == program or attempt == cleaned:
+            continue
+        cleaned = attempt
+        try:
+            return ast.parse(cleaned), cleaned
+        except SyntaxError as error:
+            first_error = error
+        except (ValueError, RecursionError, MemoryError) as error:
+            raise _parser_failure(error, where, number) from None
+    raise _syntax_error(first_error, where, number)
 
 
 def _notebook_cells(text: str, where: str) -> tuple[dict, list[tuple[int, dict, str]]]:
@@ -2552,17 +3119,56 @@ def _notebook_cells(text: str, where: str) -> tuple[dict, list[tuple[int, dict, 
     return document, found
 
 
-def notebook_program(text: str, path: str | None = None) -> NotebookProgram:
+def cell_python(source: str) -> str | None:
+    """The Python text of a code cell, or None for a cell that a non-Python cell magic runs.
+
+    A cell starting with a cell magic that runs its body as Python
+    (`%%time`, `%%timeit`, `%%capture`, ...) keeps its body, the magic's line
+    left blank so that line numbers do not move; any other cell magic
+    (`%%bash`, `%%writefile`, ...) gives None.
+    """
+    if not source.lstrip().startswith("%%"):
+        return source
+    first, _, rest = source.lstrip().partition("\n")
+    magic = first[2:].split(None, 1)[0] if first[2:].strip() else ""
+    if magic not in PYTHON_CELL_MAGICS:
+        return None
+    offset = source.index(first)
+    return source[:offset] + "\n" + rest if rest else source[:offset]
+
+
+def parse_cell(source: str, where: str, number: int) -> ast.Module | None:
+    """Parses one code cell as `notebook_program` does; None for a cell a non-Python magic runs.
+
+    Raises:
+        UnreadableInput: SK002 naming the cell when it does not parse.
+    """
+    program = cell_python(source)
+    return None if program is None else _parse_cell(program, where, number)[0]
+
+
+def notebook_program(text: str, path: str | None = None, *,
+                     problems: list[UnreadableInput] | None = None) -> NotebookProgram:
     """Parses a notebook's code cells into one program (see `NotebookProgram`).
 
     Line magics (`%matplotlib inline`), shell escapes (`!pip install ...`,
-    `files = !ls`) and help lines (`LSTM?`) become `pass`; a cell starting
+    `files = !ls`) and help lines (`LSTM?`) become `pass` (same indentation);
+    `%time stmt` and `%timeit stmt` keep their statement; a cell starting
     with a cell magic is skipped unless the magic runs its body as Python
     (`%%time`, `%%timeit`, `%%capture`, `%%prun`, `%%debug`).
 
+    Args:
+        text: the notebook's JSON text.
+        path: the file as the user gave it, for messages.
+        problems: when a list, a code cell that does not parse is left out
+            of the program (Jupyter would still run the others) and its SK002
+            `UnreadableInput` is appended here; when None, the first such
+            cell raises.
+
     Raises:
         UnreadableInput: SK003 for a file that is not a notebook, SK002
-            (naming the cell) for a code cell that does not parse.
+            (naming the cell) for a code cell that does not parse, unless
+            `problems` collects it.
     """
     where = path or "<notebook>"
     modules: list[ast.Module] = []
@@ -2572,24 +3178,16 @@ def notebook_program(text: str, path: str | None = None) -> NotebookProgram:
     document, cells = _notebook_cells(text, where)
     for number, cell, source in cells:
         sources[number] = (cell, source)
-        program = source
-        if program.lstrip().startswith("%%"):
-            first, _, rest = program.lstrip().partition("\n")
-            magic = first[2:].split(None, 1)[0] if first[2:].strip() else ""
-            if magic not in PYTHON_CELL_MAGICS:
-                continue
-            offset = program.index(first)
-            program = program[:offset] + "\n" + rest if rest else program[:offset]
+        program = cell_python(source)
+        if program is None:
+            continue
         try:
-            module = ast.parse(program)
-        except SyntaxError as error:
-            cleaned = _without_magics(program)
-            if cleaned == program:
-                raise _syntax_error(error, where, number) from None
-            module = _parse(cleaned, where, number)
-            program = cleaned
-        except (ValueError, RecursionError, MemoryError):
-            module = _parse(program, where, number)
+            module, program = _parse_cell(program, where, number)
+        except UnreadableInput as problem:
+            if problems is None:
+                raise
+            problems.append(problem)
+            continue
         cell_lines = _NEWLINE.split(program)
         start = len(lines) + 1
         if start > 1:
@@ -2600,14 +3198,19 @@ def notebook_program(text: str, path: str | None = None) -> NotebookProgram:
     return NotebookProgram(modules, lines, cell_starts, sources, document)
 
 
-def analyse_notebook(text: str, path: str | None = None) -> tuple[SourceFrontEnd, list[ModelGraph], NotebookProgram]:
-    """Runs the front-end on a notebook; returns it, the graphs and the program."""
-    program = notebook_program(text, path)
+def analyse_notebook(text: str, path: str | None = None, *, problems: list[UnreadableInput] | None = None,
+                     ) -> tuple[SourceFrontEnd, list[ModelGraph], NotebookProgram]:
+    """Runs the front-end on a notebook; returns it, the graphs and the program.
+
+    `problems` is passed to `notebook_program`.
+    """
+    program = notebook_program(text, path, problems=problems)
     front_end = SourceFrontEnd(program.lines, path, "notebook", program.cell_starts)
     return front_end, _run(front_end, program.modules, path or "<notebook>"), program
 
 
-def graphs_from_notebook(text: str, path: str | None = None) -> list[ModelGraph]:
+def graphs_from_notebook(text: str, path: str | None = None, *,
+                         problems: list[UnreadableInput] | None = None) -> list[ModelGraph]:
     """Finds the Keras models a Jupyter notebook builds, without running it.
 
     The code cells are read in order as one program, the way a kernel runs
@@ -2621,6 +3224,11 @@ def graphs_from_notebook(text: str, path: str | None = None) -> list[ModelGraph]
     Args:
         text: the notebook file's JSON text.
         path: the file as the user gave it. Defaults to None.
+        problems: what to do with a code cell that does not parse. None (the
+            default) raises SK002 for the first one. A list collects an SK002
+            `UnreadableInput` (with `cell`, `line` and `column`) for each, and
+            the other cells are analysed as one program without them, the
+            way Jupyter still runs them.
 
     Returns:
         One `ModelGraph` (origin `"notebook"`) per model. Every `Location`
@@ -2631,7 +3239,8 @@ def graphs_from_notebook(text: str, path: str | None = None) -> list[ModelGraph]
     Raises:
         UnreadableInput: SK003 when the text is not a notebook (bad JSON, no
             `cells` list, a cell that is not an object); SK002, naming the
-            cell and the line inside it, when a code cell does not parse.
+            cell and the line inside it, when a code cell does not parse and
+            `problems` is None.
 
     Example:
 
@@ -2644,8 +3253,13 @@ def graphs_from_notebook(text: str, path: str | None = None) -> list[ModelGraph]
     >>> [graph] = graphs_from_notebook(json.dumps(notebook))
     >>> graph.nodes[0].location.cell, graph.nodes[0].location.line
     (3, 1)
+    >>> notebook["cells"].insert(1, {"cell_type": "code", "source": "def broken(:"})
+    >>> problems = []
+    >>> [graph] = graphs_from_notebook(json.dumps(notebook), "nb.ipynb", problems=problems)
+    >>> [(problem.code, problem.cell, problem.line) for problem in problems]
+    [('SK002', 2, 1)]
     """
-    return analyse_notebook(text, path)[1]
+    return analyse_notebook(text, path, problems=problems)[1]
 
 
 def decode_source_bytes(data: bytes, path: str) -> tuple[str, str, bool]:
@@ -2684,19 +3298,28 @@ def decode_source_bytes(data: bytes, path: str) -> tuple[str, str, bool]:
         ) from None
 
 
-def read_source_file(path: str | os.PathLike) -> list[ModelGraph]:
+def read_source_file(path: str | os.PathLike, *,
+                     problems: list[UnreadableInput] | None = None) -> list[ModelGraph]:
     """Reads a `.py` or `.ipynb` file and returns the Keras models it builds.
+
+    Only regular files are read (a named pipe, a device or a directory
+    called `model.py` is refused, never opened for a blocking read).
 
     Args:
         path: the file; it is reported back as given.
+        problems: for notebooks, a list that collects an SK002
+            `UnreadableInput` per code cell that does not parse, the other
+            cells being linted (see `graphs_from_notebook`); None raises on
+            the first. A `.py` file is one program: one that does not parse
+            always raises SK002.
 
     Returns:
         The graphs of `graphs_from_python` or `graphs_from_notebook`.
 
     Raises:
-        UnreadableInput: SK001 when the file cannot be read, is not UTF-8, or
-            is neither `.py` nor `.ipynb`; SK002 and SK003 as the functions
-            above.
+        UnreadableInput: SK001 when the file cannot be read, is not a regular
+            file, is not UTF-8, or is neither `.py` nor `.ipynb`; SK002 and
+            SK003 as the functions above.
 
     Example:
 
@@ -2708,12 +3331,51 @@ def read_source_file(path: str | os.PathLike) -> list[ModelGraph]:
     if suffix not in (".py", ".pyw", ".ipynb"):
         raise UnreadableInput(
             "SK001", f"{name} is not Python source or a notebook; accepted: .py, .ipynb")
-    try:
-        with open(name, "rb") as handle:
-            data = handle.read()
-    except OSError as error:
-        raise UnreadableInput("SK001", f"{name} cannot be read: {error.strerror or error}") from None
+    data = read_regular_file(name)
     text = decode_source_bytes(data, name)[0]
     if suffix == ".ipynb":
-        return graphs_from_notebook(text, name)
+        return graphs_from_notebook(text, name, problems=problems)
     return graphs_from_python(text, name)
+
+
+# Larger .py/.ipynb files are refused unread: model code is never this big, and
+# reading a generated multi-gigabyte file would only exhaust memory.
+MAX_SOURCE_BYTES = 64 * 2**20
+
+
+def _too_large(name: str, size: int) -> str:
+    return (
+        f"{name} is {size:,} bytes, over the {MAX_SOURCE_BYTES:,}-byte limit for source files; "
+        "it was not read (exclude it, or lint the module that builds the model)"
+    )
+
+
+def read_regular_file(name: str) -> bytes:
+    """The bytes of a regular file, read without ever blocking on a pipe or a device.
+
+    The file is opened non-blocking and checked with `fstat` before it is
+    read, so a named pipe or a device called `model.py` is refused at once;
+    a file over `MAX_SOURCE_BYTES` is refused without being read.
+
+    Raises:
+        UnreadableInput: SK001 when the file cannot be opened or read, or is
+            not a regular file, or is larger than `MAX_SOURCE_BYTES`.
+    """
+    try:
+        descriptor = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except OSError as error:
+        raise UnreadableInput("SK001", f"{name} cannot be read: {error.strerror or error}") from None
+    try:
+        with os.fdopen(descriptor, "rb") as handle:
+            status = os.fstat(handle.fileno())
+            if not stat.S_ISREG(status.st_mode):
+                raise UnreadableInput(
+                    "SK001", f"{name} is not a regular file (a pipe, a device or a directory); lint files only")
+            if status.st_size > MAX_SOURCE_BYTES:
+                raise UnreadableInput("SK001", _too_large(name, status.st_size))
+            data = handle.read(MAX_SOURCE_BYTES + 1)  # bounded, should the file grow meanwhile
+            if len(data) > MAX_SOURCE_BYTES:
+                raise UnreadableInput("SK001", _too_large(name, len(data)))
+            return data
+    except OSError as error:
+        raise UnreadableInput("SK001", f"{name} cannot be read: {error.strerror or error}") from None
