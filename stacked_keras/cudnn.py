@@ -17,6 +17,9 @@ from typing import Any
 
 __all__ = ["cudnn_blockers"]
 
+# What `known` gives for a value that is not plain Python (the linter's UNKNOWN).
+_NOT_KNOWN = object()
+
 _DEFAULTS = {
     "activation": "tanh",
     "recurrent_activation": "sigmoid",
@@ -48,7 +51,8 @@ def cudnn_blockers(cell_type: str, config: Mapping[str, Any]) -> list[str]:
         config: the layer's settings under Keras's argument names; missing
             keys take the Keras defaults. Values that are not plain Python
             (for instance the linter's UNKNOWN) are skipped: only settings
-            known to block are reported.
+            known to block are reported. An activation given as None is the
+            linear activation, as in Keras, and blocks the kernel.
 
     Returns:
         One readable reason per blocking setting, such as
@@ -65,17 +69,19 @@ def cudnn_blockers(cell_type: str, config: Mapping[str, Any]) -> list[str]:
 
     def known(key: str) -> Any:
         value = config.get(key, _DEFAULTS[key])
-        return value if isinstance(value, (str, bool, int, float)) or value is None or callable(value) or isinstance(value, Mapping) else None
+        return value if isinstance(value, (str, bool, int, float)) or value is None or callable(value) or isinstance(value, Mapping) else _NOT_KNOWN
 
     reasons = []
     if known("use_cudnn") is False:
         reasons.append("use_cudnn=False")
-    activation = _name(known("activation"))
-    if isinstance(activation, str) and activation != "tanh":
-        reasons.append(f"activation={activation!r} (cuDNN needs 'tanh')")
-    recurrent = _name(known("recurrent_activation"))
-    if isinstance(recurrent, str) and recurrent != "sigmoid":
-        reasons.append(f"recurrent_activation={recurrent!r} (cuDNN needs 'sigmoid')")
+    for key, needed in (("activation", "tanh"), ("recurrent_activation", "sigmoid")):
+        value = known(key)
+        # Keras reads None as the linear activation (`keras.activations.get`).
+        name = None if value is _NOT_KNOWN else _name(value)
+        if value is None:
+            reasons.append(f"{key}=None (cuDNN needs {needed!r})")
+        elif isinstance(name, str) and name != needed:
+            reasons.append(f"{key}={name!r} (cuDNN needs {needed!r})")
     if known("unroll") is True:
         reasons.append("unroll=True (cuDNN needs False)")
     if known("use_bias") is False:

@@ -19,7 +19,7 @@ import html
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["describe", "StackDescription", "COLUMNS", "LEGEND"]
+__all__ = ["describe", "StackDescription", "COLUMNS", "LEGEND", "TIME_DISTRIBUTED_NOTE"]
 
 # (row key, text header, HTML header) for each column of the table.
 COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -44,6 +44,12 @@ LEGEND: tuple[str, ...] = (
     "GRU 3: z, r, h), each an a x b matrix.",
     "GRU with reset_after=True: two biases per gate, input + recurrent.",
     "Bidirectional: shapes per direction, params of both directions.",
+)
+
+# The legend's extra line when a recurrent layer runs inside TimeDistributed.
+TIME_DISTRIBUTED_NOTE = (
+    "TimeDistributed: the layer runs over the inner time axis (the words of each sentence), "
+    "once per outer timestep, and hands the layer above one output per outer timestep."
 )
 
 _GATES = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}
@@ -110,6 +116,7 @@ def _cell_rows(layer: Any, cell: Any, where: str) -> list[dict[str, Any]]:
             "B": bias,
             "params": _weight_count(cell.weights),
             "return_sequences": bool(layer.return_sequences),
+            "time_distributed": False,
         }
     ]
 
@@ -139,6 +146,19 @@ def _layer_rows(layer: Any) -> list[dict[str, Any]]:
             row["params"] += back["params"]
             row["return_sequences"] = bool(layer.return_sequences)
         return forward_rows
+    if isinstance(layer, keras.layers.TimeDistributed):
+        # The wrapped recurrent layer runs once per outer timestep: its rows,
+        # under the name a summary shows, marked as such.
+        rows = _layer_rows(layer.layer)
+        inner_name = layer.layer.name
+        for row in rows:
+            # "lstm" -> "time_distributed", "rnn/cell_0" -> "time_distributed/cell_0"
+            suffix = row["name"][len(inner_name):] if row["name"].startswith(inner_name) else ""
+            row["name"] = layer.name + suffix
+            if not row["time_distributed"]:
+                row["direction"] += ", per outer step"
+            row["time_distributed"] = True
+        return rows
     if isinstance(layer, keras.layers.RNN):
         return _cell_rows(layer, layer.cell, layer.name)
     if isinstance(layer, keras.Model):
@@ -166,7 +186,10 @@ class StackDescription:
             `direction` (`"forward"`, `"backward"`, `"bidirectional (concat)"`...),
             `units`, `gates` (1, 4 or 3), `input_dim`, `U`, `W`, `B` (the
             shapes as text, per gate), `params` (counted from the layer's
-            weights) and `return_sequences`.
+            weights), `return_sequences` and `time_distributed` (True for a
+            layer inside `TimeDistributed`, which runs over the inner time
+            axis once per outer timestep; its `direction` then ends with
+            `", per outer step"`).
         model_params: `model.count_params()`.
     """
 
@@ -191,6 +214,13 @@ class StackDescription:
         return f"Stack of model '{self.model_name}': input {shapes}, depth {self.depth}"
 
     @property
+    def legend(self) -> tuple[str, ...]:
+        """The legend lines: `LEGEND`, plus `TIME_DISTRIBUTED_NOTE` when a row needs it."""
+        if any(row.get("time_distributed") for row in self.rows):
+            return LEGEND + (TIME_DISTRIBUTED_NOTE,)
+        return LEGEND
+
+    @property
     def footer(self) -> str:
         share = 100.0 * self.recurrent_params / self.model_params if self.model_params else 0.0
         return (
@@ -210,7 +240,7 @@ class StackDescription:
         lines = [self.title, line, header, line]
         for r in body:
             lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
-        lines += [line, self.footer, *LEGEND]
+        lines += [line, self.footer, *self.legend]
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -224,7 +254,7 @@ class StackDescription:
         lines.append("|" + "|".join("---:" if key in numeric else "---" for key, _, _ in COLUMNS) + "|")
         for r in self._cells():
             lines.append("| " + " | ".join(_markdown_escape(c) for c in r) + " |")
-        lines += ["", self.footer, ""] + [f"- {_markdown_escape(text)}" for text in LEGEND]
+        lines += ["", self.footer, ""] + [f"- {_markdown_escape(text)}" for text in self.legend]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -234,7 +264,7 @@ class StackDescription:
             "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>"
             for r in self._cells()
         )
-        notes = "".join(f"<br><small>{html.escape(text)}</small>" for text in LEGEND)
+        notes = "".join(f"<br><small>{html.escape(text)}</small>" for text in self.legend)
         return (
             '<table class="stacked-keras-describe">'
             f"<caption>{html.escape(self.title)}</caption>"
@@ -261,9 +291,10 @@ def describe(model: Any) -> StackDescription:
     """Describes a model's recurrent stack in the seed's notation.
 
     Lists one row per recurrent layer L = 1..depth, bottom to top, in the
-    order of `model.layers` (looking inside `Bidirectional` wrappers, `RNN`
-    layers over cells, one row per cell of an `RNN` over a list of cells,
-    and nested models): the cell type, the number of units and gates, the
+    order of `model.layers` (looking inside `Bidirectional` and
+    `TimeDistributed` wrappers, `RNN` layers over cells, one row per cell of
+    an `RNN` over a list of cells, and nested models): the cell type, the
+    number of units and gates, the
     shapes of `U^L` (vertical input), `W^L` (recurrent) and `B^L` (bias),
     the parameter count and `return_sequences`.
 
@@ -297,8 +328,8 @@ def describe(model: Any) -> StackDescription:
     if not rows:
         classes = sorted({type(layer).__name__ for layer in model.layers})
         raise ValueError(
-            f"model {model.name!r} has no recurrent layer (SimpleRNN, LSTM, GRU, "
-            f"RNN or Bidirectional of one); its layers are: {', '.join(classes) or 'none'}"
+            f"model {model.name!r} has no recurrent layer (SimpleRNN, LSTM, GRU, RNN, or "
+            f"Bidirectional or TimeDistributed of one); its layers are: {', '.join(classes) or 'none'}"
         )
     for depth, row in enumerate(rows, start=1):
         row["L"] = depth

@@ -21,6 +21,12 @@ Conventions:
   Rules never report an error on an `UNKNOWN`.
 - Functions applied between layers (`tf.expand_dims`, `ops.reshape`, ...) are
   nodes too, with `cls` set to their name (`"expand_dims"`) and `kind="op"`.
+- A recurrent layer inside `TimeDistributed` runs over the inner time axis:
+  `LayerNode.time_distributed_depth` counts those wrappers, and only layers
+  of the same depth are stacked on one time axis (see
+  `LayerNode.output_has_time_axis`).
+- A front-end that sees the layers but not how they are wired (a subclassed
+  `keras.Model`, wired in `call()`) says why in `ModelGraph.opaque`.
 """
 
 from __future__ import annotations
@@ -274,8 +280,42 @@ class LayerNode:
 
     @property
     def is_recurrent(self) -> bool:
-        """Whether the layer (or the layer it wraps) runs a recurrence."""
+        """Whether the layer (or the layer it wraps) runs a recurrence.
+
+        A recurrent layer inside `TimeDistributed` counts: it runs its
+        recurrence over the inner time axis, once per outer timestep (see
+        `time_distributed_depth`).
+        """
         return self.core.cls in RECURRENT_LAYERS
+
+    @property
+    def time_distributed_depth(self) -> int:
+        """How many `TimeDistributed` wrappers sit around the core layer.
+
+        0 for a plain layer. `TimeDistributed(LSTM(..))` has depth 1: the LSTM
+        runs over axis 2 of its input (the words of each sentence) and keeps
+        axis 1 (the sentences). Two recurrent layers form a stack only at the
+        same depth; a layer of depth d feeding one of depth d - 1 hands over
+        one vector per outer timestep, which is what that layer reads (a
+        hierarchical model: sentence encoder, then document encoder).
+        """
+        return sum(1 for name in self.wrappers if name == "TimeDistributed")
+
+    @property
+    def output_has_time_axis(self) -> Any:
+        """Whether a recurrent layer's output, as the next layer sees it, is a sequence.
+
+        True, False or UNKNOWN; None when the layer is not recurrent. A plain
+        recurrent layer returns a sequence when `return_sequences` is True.
+        Inside `TimeDistributed` the output is always a sequence over the
+        outer axis (one vector, or one sequence, per outer timestep), whatever
+        the inner layer's `return_sequences`.
+        """
+        if not self.is_recurrent:
+            return None
+        if self.time_distributed_depth:
+            return True
+        return self.return_sequences
 
     @property
     def cell_type(self) -> str | None:
@@ -304,7 +344,13 @@ class LayerNode:
 
     @property
     def return_sequences(self) -> Any:
-        """True, False or UNKNOWN; None when the layer is not recurrent."""
+        """The recurrent core's own `return_sequences`: True, False or UNKNOWN.
+
+        None when the layer is not recurrent. This is the flag a fixer sets.
+        It speaks of the axis the core runs over: for `TimeDistributed(LSTM(..))`
+        the inner axis, so False there still gives one vector per outer
+        timestep (see `output_has_time_axis`).
+        """
         if not self.is_recurrent:
             return None
         return self.core.get("return_sequences", False)
@@ -355,6 +401,11 @@ class ModelGraph:
         location: where the model itself was written.
         origin: which front-end built it (`"source"`, `"notebook"`, `"model"`,
             `"config"`).
+        opaque: None when the graph shows how the layers are wired; otherwise
+            one sentence saying why the wiring is not visible (a subclassed
+            `keras.Model` wires its layers in `call()`, which no front-end
+            runs). Rule SK006 reports it, and the rules that follow the data
+            find nothing to say about the layers left unconnected.
     """
 
     name: str = "model"
@@ -367,6 +418,7 @@ class ModelGraph:
     target_shape: tuple[int | None, ...] | None = None
     location: Location | None = None
     origin: str = "unknown"
+    opaque: str | None = None
 
     # -- building -----------------------------------------------------------
     def add(self, node: LayerNode) -> LayerNode:

@@ -36,3 +36,21 @@ def test_gru_without_reset_after_is_blocked_but_lstm_ignores_the_key():
 def test_unknown_values_and_other_cells_report_nothing():
     assert cudnn_blockers("LSTM", {"recurrent_dropout": UNKNOWN, "activation": UNKNOWN}) == []
     assert cudnn_blockers("SimpleRNN", {"unroll": True}) == []
+
+
+@pytest.mark.parametrize("key, needed", [("activation", "'tanh'"), ("recurrent_activation", "'sigmoid'")])
+@pytest.mark.parametrize("value", [None, "linear"])
+def test_linear_activation_written_as_none_or_linear_is_blocked(key, value, needed):
+    # Keras reads activation=None as the linear activation, which is not tanh.
+    (found,) = cudnn_blockers("GRU", {key: value})
+    assert found == f"{key}={value!r} (cuDNN needs {needed})"
+
+
+def test_sk202_reports_activation_none():
+    from stacked_keras.graph import LayerNode, ModelGraph
+    from stacked_keras.lint.rules import check
+
+    graph = ModelGraph.chain([LayerNode("lstm", "LSTM", {"units": 4, "activation": None})])
+    (finding,) = check(graph, select=["SK202"])
+    assert "activation=None (cuDNN needs 'tanh')" in finding.message
+    assert finding.fix == "Set activation='tanh' on lstm, unless you need that setting."

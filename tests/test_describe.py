@@ -209,3 +209,35 @@ def test_readme_example_prints_the_documented_table(capsys):
     exec(compile(README_EXAMPLE, "README.md", "exec"), {})
     printed = capsys.readouterr().out
     assert printed.startswith(README_TABLE)
+
+
+def test_recurrent_layer_inside_time_distributed_gets_a_row_saying_so():
+    model = keras.Sequential(
+        [
+            keras.Input((5, 10, 3)),
+            L.TimeDistributed(L.LSTM(4, name="word_lstm"), name="per_sentence"),
+            L.LSTM(2, name="sentence_lstm"),
+            L.Dense(1),
+        ],
+        name="documents",
+    )
+    description = describe(model)
+    assert [(row["L"], row["name"], row["cell"], row["U"], row["return_sequences"]) for row in description.rows] == [
+        (1, "per_sentence", "LSTM", "4 x (3x4)", False),
+        (2, "sentence_lstm", "LSTM", "4 x (4x2)", False),
+    ]
+    assert [row["direction"] for row in description.rows] == ["forward, per outer step", "forward"]
+    assert [row["time_distributed"] for row in description.rows] == [True, False]
+    assert description.rows[0]["params"] == 4 * (3 * 4 + 4 * 4 + 4)
+    text = str(description)
+    assert "TimeDistributed: the layer runs over the inner time axis" in text
+    assert "TimeDistributed" not in str(describe(seed_model()))  # the note only when it applies
+
+
+def test_bidirectional_inside_time_distributed_keeps_both_notes():
+    model = keras.Sequential(
+        [keras.Input((5, 10, 3)), L.TimeDistributed(L.Bidirectional(L.GRU(2)), name="per_sentence"), L.GRU(2)]
+    )
+    rows = describe(model).rows
+    assert rows[0]["direction"] == "bidirectional (concat), per outer step"
+    assert rows[1]["U"] == "3 x (4x2)"

@@ -295,3 +295,85 @@ def test_plan_follows_branches_to_every_top():
     graph.add(LayerNode("other_top", "GRU", {"return_sequences": True}))
     graph.edges.append(Edge(0, 2))
     assert plan_fix(graph).return_sequences == {0}
+
+
+# -- recurrent layers inside TimeDistributed -----------------------------------
+
+
+def hierarchical_model():
+    """Documents of sentences of words: a word LSTM per sentence, then a sentence LSTM."""
+    model = keras.Sequential(
+        [
+            keras.Input((5, 10, 3)),
+            layers.TimeDistributed(layers.LSTM(4, name="word_lstm"), name="per_sentence"),
+            layers.LSTM(2, name="sentence_lstm"),
+            layers.Dense(1, name="head"),
+        ],
+        name="documents",
+    )
+    model.compile(optimizer="adam", loss="mse")
+    return model
+
+
+def test_hierarchical_model_is_left_as_it_is():
+    model = hierarchical_model()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fixed = fix(model)  # was: "expected ndim=3, found ndim=4" from the rebuild
+    assert fixed.get_layer("per_sentence").layer.return_sequences is False
+    assert json.dumps(fixed.get_config(), default=str) == json.dumps(model.get_config(), default=str)
+    assert weights_equal(model, fixed)
+
+
+def broken_word_stack():
+    return keras.Sequential(
+        [
+            layers.TimeDistributed(layers.LSTM(4, name="word_1"), name="td_1"),
+            layers.TimeDistributed(layers.LSTM(3, name="word_2"), name="td_2"),
+            layers.LSTM(2, name="sentence_lstm"),
+            layers.Dense(1, name="head"),
+        ]
+    )
+
+
+def test_broken_word_stack_inside_time_distributed_is_fixed_on_the_inner_layer():
+    x = np.random.rand(4, 5, 6, 2).astype("float32")
+    with pytest.raises(Exception, match="strided_slice|must be fully-defined"):
+        broken_word_stack().build((None, 5, 6, 2))  # word_2 gets one vector per sentence
+    broken = broken_word_stack()
+    assert [(f.code, f.layer) for f in check(graph_from_model(broken)) if f.code.startswith("SK1")] == [
+        ("SK101", "td_1")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fixed = fix(broken)
+    assert fixed.get_layer("td_1").layer.return_sequences is True
+    assert fixed.get_layer("td_2").layer.return_sequences is False  # it feeds the sentence LSTM
+    assert fixed.get_layer("sentence_lstm").return_sequences is False
+    assert tuple(fixed(x).shape) == (4, 1)
+
+
+def test_plan_for_time_distributed_layers_pairs_only_layers_on_one_time_axis():
+    def td(name, **config):
+        return LayerNode(name, "TimeDistributed", {}, wrapped=LayerNode(f"{name}_lstm", "LSTM", config))
+
+    hierarchy = ModelGraph.chain([td("words"), LayerNode("sentences", "LSTM")])
+    assert not plan_fix(hierarchy)
+    broken = ModelGraph.chain([td("words_1"), td("words_2"), LayerNode("sentences", "LSTM")])
+    assert plan_fix(broken).return_sequences == {0}
+    # The word vector of each sentence feeds both the sentence LSTM and another
+    # word LSTM: one needs the vector, the other the words.
+    both = ModelGraph.chain([td("words_1"), LayerNode("sentences", "LSTM")])
+    both.add(td("words_2"))
+    both.connect(0, 2)
+    plan = plan_fix(both)
+    assert not plan and "left words_1 unchanged" in plan.ambiguous[0]
+    assert "sentences" in plan.ambiguous[0]
+
+
+def test_plan_crosses_a_time_distributed_dense_like_the_rules():
+    graph = ModelGraph.chain([
+        LayerNode("low", "LSTM"),
+        LayerNode("proj", "TimeDistributed", {}, wrapped=LayerNode("dense", "Dense", {"units": 4})),
+        LayerNode("high", "LSTM"),
+    ])
+    assert plan_fix(graph).return_sequences == {0}

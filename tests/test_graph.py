@@ -98,3 +98,22 @@ def test_an_edge_to_a_missing_node_is_refused():
 )
 def test_canonical_class_strips_modules_and_aliases(written, canonical):
     assert canonical_class(written) == canonical
+
+
+def test_recurrent_layer_inside_time_distributed_outputs_a_sequence_over_the_outer_axis():
+    inner = lstm("lstm", units=4)  # return_sequences=False: one vector per sentence
+    node = LayerNode("time_distributed", "TimeDistributed", wrapped=inner)
+    assert node.is_recurrent and node.cell_type == "LSTM"
+    assert node.time_distributed_depth == 1
+    assert node.return_sequences is False  # the inner layer's own flag, the one a fixer sets
+    assert node.output_has_time_axis is True  # ...but the sentences stay a sequence
+    plain = lstm("lstm_1")
+    assert plain.time_distributed_depth == 0 and plain.output_has_time_axis is False
+    assert lstm("lstm_2", return_sequences=UNKNOWN).output_has_time_axis is UNKNOWN
+    assert LayerNode("dense", "Dense").output_has_time_axis is None
+
+
+def test_graph_wiring_is_visible_unless_a_front_end_says_otherwise():
+    assert ModelGraph().opaque is None
+    graph = ModelGraph(opaque="its layers are wired in call()")
+    assert graph.opaque == "its layers are wired in call()"

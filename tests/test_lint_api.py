@@ -611,3 +611,85 @@ def test_noqa_line_count_ignores_form_feeds(tmp_path):
         "model = keras.Sequential([layers.LSTM(8), layers.LSTM(4)])  # noqa: SK101\n"
     )
     assert [f.code for f in stacked_keras.lint(str(source)).findings] == []
+
+
+# -- a config JSON string ---------------------------------------------------------------------
+
+def test_lint_reads_a_string_starting_with_a_brace_as_config_json(keras_files):
+    text = keras_files["broken_model"].to_json()
+    report = lint(text)
+    assert _codes(report) == ["SK101"]
+    assert report.inputs_read == 1 and report.files == []
+    assert report.findings[0].path is None and report.findings[0].model == "broken"
+    assert _codes(lint("\n   " + text)) == ["SK101"]
+    assert _codes(lint([text, _broken_graph()])) == ["SK101", "SK101"]
+
+
+def test_broken_config_json_string_is_sk004_with_its_line():
+    report = lint('{"class_name": "Sequential",\n "config": ')
+    assert _codes(report) == ["SK004"]
+    finding = report.findings[0]
+    assert finding.path is None and finding.line == 2
+    assert "the config JSON string is not valid JSON" in finding.message
+    assert report.exit_code() == 2
+
+
+# -- select that selects nothing ------------------------------------------------------------
+
+@pytest.mark.parametrize("select", ["", " , ", []])
+def test_select_that_names_no_rule_is_an_error_not_a_silent_clean_report(select):
+    with pytest.raises(SettingsError, match=r"select names no rule .*got " + re.escape(repr(select))):
+        lint(_broken_graph(), select=select)
+
+
+def test_empty_select_in_settings_is_an_error():
+    from stacked_keras.lint.settings import settings_from_table
+
+    with pytest.raises(SettingsError, match=r"select.* names no rule .*got \[\]"):
+        settings_from_table({"select": []})
+    assert settings_from_table({"ignore": []}).ignore == ()  # ignoring nothing is fine
+
+
+# -- files that are not regular files -----------------------------------------------------------
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_fifo_is_sk001_and_a_walk_skips_it_without_hanging(tmp_path):
+    os.mkfifo(tmp_path / "pipe.py")
+    os.mkfifo(tmp_path / "pipe.json")
+    _write(tmp_path / "broken.py", BROKEN_PY)
+    script = textwrap.dedent(
+        f"""
+        import json, stacked_keras
+        named = stacked_keras.lint([{str(tmp_path / "pipe.py")!r}, {str(tmp_path / "pipe.json")!r}])
+        walked = stacked_keras.lint({str(tmp_path)!r})
+        print(json.dumps([named.to_dicts(), walked.to_dicts(), walked.files]))
+        """
+    )
+    # A reader that opens a FIFO blocks until a writer comes: the timeout turns a hang into a failure.
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    named, walked, files = json.loads(result.stdout.splitlines()[-1])
+    assert [(f["code"], os.path.basename(f["path"])) for f in named] == [("SK001", "pipe.json"), ("SK001", "pipe.py")]
+    assert all("is not a regular file" in f["message"] for f in named)
+    assert [os.path.basename(f) for f in files] == ["broken.py"]
+    assert [f["code"] for f in walked] == ["SK101"]
+
+
+# -- a notebook with one cell that does not parse -------------------------------------------------
+
+def test_notebook_cell_with_a_syntax_error_is_one_sk002_and_the_other_cells_are_linted(tmp_path):
+    notebook = _notebook(
+        ("markdown", "# Half-written notebook"),
+        "import keras\nfrom keras import layers\n",
+        "def unfinished(:\n",  # cell 3 does not parse
+        "model = keras.Sequential([\n    layers.LSTM(8),\n    layers.LSTM(8),\n    layers.Dense(1),\n])\n",
+    )
+    path = _write(tmp_path / "draft.ipynb", notebook)
+    report = lint(path)
+    found = [(f.code, f.cell, f.line) for f in report.findings]
+    assert found == [("SK002", 3, 1), ("SK101", 4, 2)]
+    sk002 = report.findings[0]
+    assert sk002.path == str(path) and sk002.severity == "error" and sk002.column is not None
+    assert report.inputs_read == 1 and report.models == 1
+    assert report.exit_code() == 1  # something was read: not "no readable input"
+    assert _codes(lint(path, ignore="SK002")) == ["SK101"]

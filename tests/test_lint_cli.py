@@ -195,6 +195,32 @@ def test_unknown_code_is_a_usage_error(cli, tmp_path):
     assert "--select got 'E501'" in err and "SK101" in err
 
 
+@pytest.mark.parametrize("value", ["", ","])
+def test_select_naming_no_rule_is_a_usage_error(cli, tmp_path, value):
+    code, out, err = cli("lint", "--select", value, _write(tmp_path / "a.py", BROKEN_PY))
+    assert code == 2 and out == ""
+    assert "--select names no rule (known codes: SK001" in err
+    assert f"leave it out to run every rule; got {value!r}" in err
+
+
+def test_empty_select_in_pyproject_is_a_usage_error(cli, tmp_path):
+    broken, _ = _project(tmp_path, "select = []\n")
+    code, out, err = cli("lint", broken)
+    assert code == 2 and "[tool.stacked-keras] select in " in err
+    assert "names no rule" in err and "got []" in err
+
+
+def test_lint_verb_keeps_tensorflow_quiet_should_anything_load_it(cli, tmp_path, monkeypatch):
+    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
+    cli("lint", _write(tmp_path / "a.py", SIMPLE_RNN_PY))
+    import os
+
+    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "2"
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "0")  # a user's own choice is kept
+    cli("lint", tmp_path / "a.py")
+    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "0"
+
+
 def test_bad_option_value_is_an_argparse_usage_error(cli, tmp_path, capsys):
     with pytest.raises(SystemExit) as stopped:
         cli("lint", "--format", "xml", tmp_path)
@@ -393,3 +419,28 @@ def test_pre_commit_hook_runs_the_lint_verb_on_python_and_notebooks():
     saved = re.search(r"files: '(.+)'", by_id["stacked-keras-lint-saved-models"]).group(1)
     assert re.search(saved, "model.keras") and re.search(saved, "old.h5")
     assert not re.search(saved, "package.json")
+
+
+def test_fix_repairs_the_word_stack_inside_time_distributed_and_leaves_the_hierarchy(cli, tmp_path):
+    path = _write(tmp_path / "documents.py", textwrap.dedent(
+        """\
+        import keras
+        from keras import layers
+
+        model = keras.Sequential([
+            keras.Input((5, 10, 3)),
+            layers.TimeDistributed(layers.LSTM(16)),  # words of a sentence: must hand on its sequence
+            layers.TimeDistributed(layers.LSTM(8)),   # one vector per sentence: right as it is
+            layers.LSTM(4, dropout=0.2),              # one vector per document
+            layers.Dense(1),
+        ])
+        """
+    ))
+    code, out, _ = cli("lint", "--select", "SK1", path)
+    assert code == 1 and out.count("SK101") == 1 and f"{path}:6:28: SK101" in out
+    code, out, err = cli("lint", "--fix", path)
+    assert code == 0, out
+    text = path.read_text()
+    assert "layers.TimeDistributed(layers.LSTM(16, return_sequences=True)),  # words" in text
+    assert "layers.TimeDistributed(layers.LSTM(8)),   # one vector" in text
+    assert "layers.LSTM(4, dropout=0.2)," in text

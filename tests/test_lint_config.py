@@ -623,3 +623,72 @@ def test_keras2_op_on_a_list_of_tensors_reads_each_tensor():
     op = graph.nodes[1]
     assert (op.kind, op.cls) == ("op", "concat")
     assert edges(graph) == [(0, 1, "input", 0), (0, 1, "input", 1)]
+
+
+# -- subclassed models: a config without layers -----------------------------------
+
+
+@pytest.fixture(scope="module")
+def subclassed_files(tmp_path_factory):
+    """A subclassed model saved by Keras as .keras, .h5 and to_json(), compiled or not."""
+    keras = pytest.importorskip("keras")
+
+    class Tagger(keras.Model):
+        def __init__(self, units=4, **kwargs):
+            super().__init__(**kwargs)
+            self.units = units
+            self.first = keras.layers.LSTM(units)
+            self.second = keras.layers.LSTM(2)
+
+        def call(self, x):
+            return self.second(self.first(x))
+
+        def get_config(self):
+            return {**super().get_config(), "units": self.units}
+
+    folder = tmp_path_factory.mktemp("subclassed")
+    paths = {}
+    for compiled in (True, False):
+        model = Tagger(name="tagger")
+        if compiled:
+            model.compile(loss="mse")
+        tag = "compiled" if compiled else "plain"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for suffix in ("keras", "h5"):
+                paths[f"{tag}.{suffix}"] = folder / f"{tag}.{suffix}"
+                model.save(paths[f"{tag}.{suffix}"])
+        paths[f"{tag}.json"] = folder / f"{tag}.json"
+        paths[f"{tag}.json"].write_text(model.to_json())
+    return paths
+
+
+@pytest.mark.parametrize("name", ["compiled.keras", "compiled.h5", "compiled.json", "plain.keras",
+                                  "plain.h5", "plain.json"])
+def test_saved_subclassed_model_is_an_opaque_graph_not_a_malformed_config(subclassed_files, name):
+    (graph,) = read_saved_file(str(subclassed_files[name]))
+    assert len(graph) == 0 and graph.edges == []
+    assert graph.opaque is not None and "Tagger" in graph.opaque and "call()" in graph.opaque
+    from stacked_keras.lint import lint
+
+    report = lint(str(subclassed_files[name]))
+    assert [(f.code, f.severity) for f in report.findings] == [("SK006", "info")]
+    assert report.exit_code() == 0
+
+
+def test_keras3_config_of_a_user_model_class_is_opaque_without_keras():
+    config = {"module": "my_lab.models", "class_name": "Tagger", "registered_name": "my_lab>Tagger",
+              "config": {"name": "tagger", "trainable": True}}
+    (graph,) = graphs_from_config(config)
+    assert graph.name == "tagger" and len(graph) == 0
+    assert graph.opaque.startswith("Tagger is a model class of its own (not Sequential or functional)")
+
+
+@pytest.mark.parametrize("config", [
+    {"class_name": "LSTM", "config": {"units": 3}},
+    {"module": "keras.layers", "class_name": "LSTM", "config": {"units": 3}, "registered_name": None},
+])
+def test_a_single_keras_layer_config_is_still_sk004(config):
+    with pytest.raises(UnreadableInput, match="'LSTM' is a single layer, not a model") as caught:
+        graphs_from_config(config)
+    assert caught.value.code == "SK004"

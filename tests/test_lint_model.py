@@ -158,8 +158,22 @@ def reshape_broken_stack():
     return keras.Model(x, layers.Dense(1, name="head")(h), name="reshaped")
 
 
+def hierarchical_documents():
+    """Documents of 5 sentences of 10 words: a word LSTM per sentence, then a sentence LSTM."""
+    return keras.Sequential(
+        [
+            keras.Input((5, 10, 3), name="x"),
+            layers.TimeDistributed(layers.LSTM(4, name="word_lstm"), name="per_sentence"),
+            layers.LSTM(2, name="sentence_lstm"),
+            layers.Dense(1, name="head"),
+        ],
+        name="documents",
+    )
+
+
 MODELS = {
     "sequential": sequential_stack,
+    "hierarchical": hierarchical_documents,
     "functional": functional_encoder_decoder,
     "nested": nested_models,
     "bidirectional": bidirectional_stack,
@@ -328,19 +342,61 @@ def test_uncompiled_model_has_no_loss():
     assert graph_from_model(keras.Sequential([layers.LSTM(2)])).loss is None
 
 
-def test_subclassed_model_lists_layers_without_edges():
-    class Tagger(keras.Model):
-        def __init__(self):
-            super().__init__(name="tagger_cls")
-            self.first = layers.LSTM(4, return_sequences=True, name="first")
-            self.second = layers.LSTM(2, name="second")
+class Tagger(keras.Model):
+    """A subclassed model: its wiring lives in call(), out of the linter's sight."""
 
-        def call(self, x):
-            return self.second(self.first(x))
+    def __init__(self, name="tagger_cls"):
+        super().__init__(name=name)
+        self.first = layers.LSTM(4, name="first")  # broken, but only call() shows it
+        self.second = layers.LSTM(2, name="second")
 
+    def call(self, x):
+        return self.second(self.first(x))
+
+
+def test_subclassed_model_lists_layers_without_edges_and_says_its_wiring_is_not_visible():
     graph = graph_from_model(Tagger())
     assert [n.name for n in graph] == ["first", "second"]
     assert graph.edges == []
+    assert graph.opaque == (
+        "'tagger_cls' is a subclassed keras.Model (Tagger) whose layers are wired in call(), "
+        "which the linter does not run"
+    )
+
+
+def test_linting_a_subclassed_model_is_sk006_info_not_a_clean_report():
+    import stacked_keras
+
+    report = stacked_keras.lint(Tagger())
+    assert [(f.code, f.severity, f.model) for f in report.findings] == [("SK006", "info", "tagger_cls")]
+    assert report.exit_code() == 0 and report.exit_code("info") == 1
+
+
+def test_subclassed_model_with_one_layer_has_nothing_to_wire():
+    class Single(keras.Model):
+        def __init__(self):
+            super().__init__(name="single")
+            self.only = layers.LSTM(2, name="only")
+
+        def call(self, x):
+            return self.only(x)
+
+    assert graph_from_model(Single()).opaque is None
+
+
+def test_subclassed_model_nested_in_a_sequential_cuts_the_chain_instead_of_bridging_it():
+    # lstm_1 feeds the block, not lstm_2: no SK101 may be reported between them.
+    model = keras.Sequential(
+        [layers.LSTM(4, name="lstm_1"), Tagger(name="block"), layers.LSTM(2, name="lstm_2")],
+        name="outer",
+    )
+    graph = graph_from_model(model)
+    assert [n.name for n in graph] == ["lstm_1", "block/first", "block/second", "lstm_2"]
+    assert graph.edges == []
+    assert graph.opaque.startswith("'block' is a subclassed keras.Model (Tagger)")
+    import stacked_keras
+
+    assert [f.code for f in stacked_keras.lint(model).findings] == ["SK006"]
 
 
 def test_custom_layer_without_get_config_is_read_from_attributes():
@@ -419,6 +475,53 @@ def test_user_class_named_like_a_keras_layer_is_not_that_layer():
     assert real.cls == "LSTM" and real.is_recurrent
     config_graph, = graphs_from_config(json.loads(model.to_json()))
     assert config_graph.nodes[1].cls == mine.cls
+
+
+# -- recurrent layers inside TimeDistributed ------------------------------------
+
+
+def test_time_distributed_lstm_is_a_recurrent_node_outputting_a_sequence(saved):
+    graph = live_graph(saved, "hierarchical")
+    per_sentence = graph.nodes[1]
+    assert (per_sentence.cls, per_sentence.wrapped.cls) == ("TimeDistributed", "LSTM")
+    assert per_sentence.is_recurrent and per_sentence.time_distributed_depth == 1
+    assert per_sentence.return_sequences is False and per_sentence.output_has_time_axis is True
+
+
+@pytest.mark.parametrize("form", ["live", "keras", "h5", "json", "get_config"])
+def test_hierarchical_model_lints_clean_in_every_form(saved, form):
+    import stacked_keras
+
+    model, files = saved["hierarchical"]
+    assert model.output_shape == (None, 1)  # Keras builds it: the stack is right
+    obj = {"live": model, "get_config": model.get_config()}.get(form) or str(files.get(form))
+    report = stacked_keras.lint(obj)
+    assert report.findings == [], report
+
+
+def test_hierarchical_source_lints_clean_and_fix_leaves_it(tmp_path):
+    import stacked_keras
+    from stacked_keras.lint.cli import run_lint
+
+    source = tmp_path / "documents.py"
+    text = (
+        "import keras\n"
+        "from keras import layers\n"
+        "model = keras.Sequential([\n"
+        "    keras.Input((5, 10, 3)),\n"
+        "    layers.TimeDistributed(layers.LSTM(16)),  # one vector per sentence\n"
+        "    layers.LSTM(8),                          # one vector per document\n"
+        "    layers.Dense(1),\n"
+        "])\n"
+    )
+    source.write_text(text)
+    assert stacked_keras.lint(str(source)).findings == []
+    import argparse
+
+    args = argparse.Namespace(paths=[str(source)], select=None, ignore=None, fail_on=None,
+                              no_gitignore=False, fix=True, format="json", output=str(tmp_path / "out.json"))
+    assert run_lint(args) == 0
+    assert source.read_text() == text
 
 
 # -- the callback -------------------------------------------------------------
@@ -516,6 +619,9 @@ def test_target_shape_of_a_dataset_reads_its_element_spec():
     ({"target": np.zeros((2, 1)), "target_shape": (1,)}, "either target or target_shape"),
     ({"target_shape": (1.5,)}, r"target_shape must be a tuple of non-negative ints.*got \(1.5,\)"),
     ({"target": np.float32(3.0)}, "target must have a batch axis"),
+    ({"select": ""}, "select names no rule"),
+    ({"select": ["SK999"]}, "select has 'SK999', which matches no rule"),
+    ({"ignore": 5}, "ignore must be rule codes or prefixes"),
 ])
 def test_callback_bad_arguments_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -537,3 +643,72 @@ def test_readme_callback_example():
     callback = stacked_keras.LintCallback(target=y_train, fail_on="warning")
     with pytest.raises(LintError, match="SK102"):
         model.fit(x_train, y_train, epochs=1, callbacks=[callback])
+
+
+# -- SK102 against real training: a per-token tagger, and what fit does -------------
+
+
+def tagger_model():
+    """The standard per-token tagger: one tag per token, trained on (batch, tokens) labels."""
+    model = keras.Sequential(
+        [
+            keras.Input((10,), name="tokens"),
+            layers.Embedding(50, 8, mask_zero=True, name="embed"),
+            layers.Bidirectional(layers.LSTM(4, return_sequences=True, name="lstm"), name="bi"),
+            layers.Dense(5, activation="softmax", name="tags"),
+        ],
+        name="tagger",
+    )
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    return model
+
+
+def test_per_token_tagger_is_at_most_info_and_trains_under_a_callback_given_its_target():
+    import stacked_keras
+
+    model = tagger_model()
+    assert [(f.code, f.severity) for f in stacked_keras.lint(model).findings] == [("SK102", "info")]
+    x = np.random.randint(1, 50, size=(16, 10))
+    y = np.random.randint(0, 5, size=(16, 10))  # one tag per token
+    assert stacked_keras.lint(model, target=y).findings == []
+    callback = LintCallback(target=y, fail_on="warning", verbose=False)
+    history = model.fit(x, y, epochs=1, batch_size=8, verbose=0, callbacks=[callback])
+    assert callback.findings == [] and len(history.history["loss"]) == 1
+
+
+def test_tagger_given_one_label_per_sample_is_stopped_before_keras_fails():
+    model = tagger_model()
+    x = np.random.randint(1, 50, size=(16, 10))
+    y = np.random.randint(0, 5, size=(16,))  # one label per sentence: not what the model predicts
+    with pytest.raises(LintError) as caught:
+        model.fit(x, y, epochs=1, verbose=0, callbacks=[LintCallback(target=y, fail_on="warning", verbose=False)])
+    assert [(f.code, f.severity) for f in caught.value.findings] == [("SK102", "warning")]
+    with pytest.raises(ValueError, match="rank"):  # and without the callback, Keras stops anyway
+        model.fit(x, y, epochs=1, verbose=0)
+
+
+def sequence_into_dense(units, activation, loss):
+    model = keras.Sequential([keras.Input((6, 2)), layers.LSTM(3, return_sequences=True), layers.Dense(units, activation=activation)])
+    model.compile(optimizer="sgd", loss=loss)
+    return model
+
+
+@pytest.mark.parametrize("units, activation, loss, per_sample_target", [
+    (1, "sigmoid", "binary_crossentropy", (16, 1)),
+    (4, "softmax", "categorical_crossentropy", (16, 4)),
+    (4, "softmax", "sparse_categorical_crossentropy", (16,)),
+])
+def test_sk102_page_is_right_that_cross_entropy_stops_fit_on_a_per_sample_target(
+        units, activation, loss, per_sample_target):
+    x = np.random.rand(16, 6, 2).astype("float32")
+    y = np.random.randint(0, 2, size=per_sample_target).astype("float32")
+    with pytest.raises(ValueError, match="shape|rank"):
+        sequence_into_dense(units, activation, loss).fit(x, y, epochs=1, verbose=0)
+
+
+def test_sk102_page_is_right_that_mse_broadcasts_a_per_sample_target_over_the_timesteps():
+    model = sequence_into_dense(1, None, "mse")
+    x = np.random.rand(16, 6, 2).astype("float32")
+    history = model.fit(x, np.random.rand(16, 1).astype("float32"), epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    assert model.predict(x, verbose=0).shape == (16, 6, 1)  # one prediction per timestep

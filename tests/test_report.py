@@ -351,6 +351,10 @@ def _sarif_problems(log):
                         for key in ("startLine", "startColumn", "endLine", "endColumn"):
                             if key in region:
                                 integer(region[key], f"{lw}.region.{key}", 1)
+                        # SARIF 2.1.0 erratum (oasis-tcs/sarif-spec#462): a region
+                        # needs at least one of startLine, charOffset, byteOffset.
+                        if not {"startLine", "charOffset", "byteOffset"} & set(region):
+                            problems.append(f"{lw}.region needs startLine, charOffset or byteOffset")
     return problems
 
 
@@ -362,6 +366,10 @@ def test_sarif_checker_catches_schema_violations():
     for expected in ("version must be '2.1.0'", "toolComponent lacks required 'name'",
                      "level is not a SARIF level", "message needs text or id", "ruleIndex must be",
                      "forbids: ['bogus']", "needs address or artifactLocation", "startLine must be"):
+        assert expected in problems
+    broken["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"] = {"startColumn": 3}
+    problems = "\n".join(_sarif_problems(broken))
+    for expected in ("region needs startLine, charOffset or byteOffset",):
         assert expected in problems
 
 
@@ -405,11 +413,106 @@ def test_sarif_results_point_at_rule_file_and_region(mixed_report):
     )
 
 
-def test_sarif_notebook_result_gives_cell_line_and_cell_property(mixed_report):
-    results = json.loads(mixed_report.to_sarif())["runs"][0]["results"]
-    notebook = next(r for r in results if r["ruleId"] == "SK102")
+def test_sarif_notebook_that_cannot_be_read_keeps_cell_and_line_as_properties_only(mixed_report):
+    # notebooks/demo.ipynb does not exist: its line in the file cannot be known, and
+    # the line inside the cell is no line of the .ipynb file, so no region at all.
+    log = json.loads(mixed_report.to_sarif())
+    notebook = next(r for r in log["runs"][0]["results"] if r["ruleId"] == "SK102")
     assert notebook["properties"]["cell"] == 3
-    assert notebook["locations"][0]["physicalLocation"]["region"]["startLine"] == 4
+    assert notebook["properties"]["cellLine"] == 4 and notebook["properties"]["cellColumn"] == 9
+    physical = notebook["locations"][0]["physicalLocation"]
+    assert physical["artifactLocation"]["uri"] == "notebooks/demo.ipynb"
+    assert "region" not in physical
+    assert _sarif_problems(log) == []
+
+
+NOTEBOOK_CELLS = [
+    ("markdown", "# A broken stack\n\nTwo LSTMs, the first one \"forgets\" its sequence."),
+    ("code", "import keras\nfrom keras import layers\n"),
+    ("code", 'model = keras.Sequential([\n\tlayers.LSTM(8, name="é\\t😀"),\n    layers.LSTM(8),\n])\n'),
+]
+
+
+def _notebook_file(path, *, source_as_list=True, indent=1, ensure_ascii=False, bom=False):
+    cells = []
+    for kind, text in NOTEBOOK_CELLS:
+        source = text.splitlines(keepends=True) if source_as_list else text
+        cell = {"cell_type": kind, "metadata": {}, "source": source}
+        if kind == "code":
+            cell.update(execution_count=None, outputs=[])
+        cells.append(cell)
+    document = {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    text = json.dumps(document, indent=indent, ensure_ascii=ensure_ascii) + "\n"
+    path.write_text(("\ufeff" if bom else "") + text, encoding="utf-8")
+    return path
+
+
+def _region_text(path, region):
+    """The text of the file at a SARIF region's line and column."""
+    line = path.read_text(encoding="utf-8").splitlines()[region["startLine"] - 1]
+    return line[region["startColumn"] - 1:]
+
+
+@pytest.mark.parametrize("source_as_list, indent, ensure_ascii, bom", [
+    (True, 1, False, False), (True, None, False, False), (False, 1, False, False), (True, 1, True, False),
+    (True, 1, False, True)],
+    ids=["nbformat", "one-line-json", "source-as-string", "ascii-escapes", "byte-order-mark"])
+def test_sarif_notebook_region_is_the_line_of_the_ipynb_file(tmp_path, source_as_list, indent, ensure_ascii, bom):
+    path = _notebook_file(tmp_path / "train.ipynb", source_as_list=source_as_list, indent=indent,
+                          ensure_ascii=ensure_ascii, bom=bom)
+    after_emoji = NOTEBOOK_CELLS[2][1].splitlines()[1].index('"),') + 1
+    findings = [
+        _finding("SK101", path=str(path), cell=3, line=2, column=2, layer="lstm"),   # tab-indented call
+        _finding("SK101", path=str(path), cell=3, line=3, column=5, layer="lstm_1"),
+        _finding("SK202", "info", path=str(path), cell=3, line=3, column=None, layer="lstm_1"),
+        _finding("SK201", "warning", path=str(path), cell=3, line=2, column=after_emoji, layer="x"),
+    ]
+    log = json.loads(Report(findings, files=[str(path)], models=1).to_sarif(base=tmp_path))
+    assert _sarif_problems(log) == []
+    # Sorted by cell, line, column: the finding without a column comes first on its line.
+    results = log["runs"][0]["results"]
+    assert [(r["ruleId"], r["properties"]["layer"]) for r in results] == [
+        ("SK101", "lstm"), ("SK201", "x"), ("SK202", "lstm_1"), ("SK101", "lstm_1")]
+    regions = [results[0], results[3], results[2], results[1]]
+    regions = [r["locations"][0]["physicalLocation"]["region"] for r in regions]
+    name = '\\"\\u00e9\\\\t\\ud83d\\ude00\\"' if ensure_ascii else '\\"é\\\\t😀\\"'
+    assert _region_text(path, regions[0]).startswith(f"layers.LSTM(8, name={name})")
+    assert _region_text(path, regions[3]).startswith('\\"),')
+    assert _region_text(path, regions[1]).startswith("layers.LSTM(8),")
+    assert "startColumn" not in regions[2] and regions[2]["startLine"] == regions[1]["startLine"]
+    if source_as_list and indent == 1:
+        text = path.read_text(encoding="utf-8").splitlines()
+        assert text[regions[1]["startLine"] - 1].strip() == '"    layers.LSTM(8),\\n",'
+    assert [r["properties"]["cellLine"] for r in results] == [2, 2, 3, 3]
+    assert [r["properties"].get("cellColumn") for r in results] == [2, after_emoji, None, 5]
+    assert [r["properties"]["cell"] for r in results] == [3, 3, 3, 3]
+
+
+def test_sarif_notebook_of_the_linter_points_at_the_layer_call(tmp_path):
+    nbformat = pytest.importorskip("nbformat")
+    from stacked_keras.lint import lint
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell(text) if kind == "markdown" else nbformat.v4.new_code_cell(text)
+        for kind, text in NOTEBOOK_CELLS
+    ]
+    path = tmp_path / "train.ipynb"
+    nbformat.write(notebook, str(path))  # Jupyter's own writer: one source line per list element
+    report = lint(str(path))
+    (finding,) = [f for f in report.findings if f.code == "SK101"]
+    assert (finding.cell, finding.line) == (3, 2)
+    region = json.loads(report.to_sarif(base=tmp_path))["runs"][0]["results"][0]["locations"][0][
+        "physicalLocation"]["region"]
+    assert _region_text(path, region).startswith("layers.LSTM(8, name=")
+
+
+def test_sarif_notebook_line_past_the_cell_gives_no_region(tmp_path):
+    path = _notebook_file(tmp_path / "train.ipynb")
+    log = json.loads(Report([_finding(path=str(path), cell=3, line=40, column=1)]).to_sarif(base=tmp_path))
+    result = log["runs"][0]["results"][0]
+    assert "region" not in result["locations"][0]["physicalLocation"]
+    assert result["properties"]["cellLine"] == 40
 
 
 def test_sarif_live_model_result_has_no_location(mixed_report):

@@ -20,7 +20,7 @@ from stacked_keras.lint.findings import SEVERITIES, Finding, UnreadableInput
 from stacked_keras.lint.rules import RULES, Rule, check, input_finding, rule_page, rules_table
 
 ALL_CODES = [
-    "SK001", "SK002", "SK003", "SK004", "SK005",
+    "SK001", "SK002", "SK003", "SK004", "SK005", "SK006",
     "SK101", "SK102", "SK103",
     "SK201", "SK202", "SK203",
 ]
@@ -242,6 +242,91 @@ def test_two_last_states_concatenated_into_lstm_are_both_sk101():
     assert sorted(f.layer for f in found) == ["lstm_a", "lstm_b"]
 
 
+# -- recurrent layers inside TimeDistributed (hierarchical models) ------------
+
+
+def time_distributed(inner, name="time_distributed", line=None):
+    location = Location(path="model.py", line=line, column=5) if line else None
+    return LayerNode(name, "TimeDistributed", {}, wrapped=inner, location=location)
+
+
+def test_time_distributed_lstm_feeding_an_lstm_is_not_sk101():
+    # Sentences of words -> one vector per sentence -> one vector per document.
+    graph = sequential(
+        time_distributed(lstm("word_lstm", units=4, dropout=0.2)),
+        lstm("sentence_lstm", units=2),
+        layer("Dense", units=1, activation="sigmoid"),
+        shape=(5, 10, 3),
+        loss="binary_crossentropy",
+    )
+    assert check(graph) == []
+
+
+def test_time_distributed_lstms_stacked_without_sequences_is_sk101_on_the_inner_layer():
+    inner = LayerNode("word_lstm", "LSTM", {"units": 4, "dropout": 0.2},
+                      location=Location(path="model.py", line=4, column=37))
+    graph = sequential(
+        time_distributed(inner, line=4),
+        time_distributed(lstm("word_lstm_2", units=4), name="time_distributed_1"),
+        lstm("sentence_lstm", units=2),
+        shape=(5, 10, 3),
+    )
+    finding = only(graph, "SK101")
+    assert (finding.layer, finding.line, finding.column) == ("time_distributed", 4, 37)
+    assert "feeds time_distributed_1 (wrapping word_lstm_2)" in finding.message
+    assert finding.fix == "Set return_sequences=True on word_lstm inside time_distributed."
+    assert [f.code for f in check(graph)] == ["SK101"]
+
+
+def test_hierarchical_stack_with_inner_sequences_is_clean():
+    graph = sequential(
+        time_distributed(lstm("word_lstm", units=4, return_sequences=True, dropout=0.2)),
+        time_distributed(lstm("word_lstm_2", units=4), name="time_distributed_1"),
+        lstm("sentence_lstm", units=2),
+        layer("Dense", units=1),
+        shape=(5, 10, 3),
+    )
+    assert check(graph) == []
+
+
+def test_time_distributed_lstm_read_by_a_dense_head_is_not_sk102():
+    # One label per sentence: the outer sequence is the output on purpose.
+    graph = sequential(
+        time_distributed(lstm("word_lstm", units=4, dropout=0.2)),
+        layer("Dense", units=1, activation="sigmoid"),
+        shape=(5, 10, 3),
+        loss="binary_crossentropy",
+    )
+    assert check(graph) == []
+    graph.target_shape = (1,)
+    assert check(graph) == []
+
+
+def test_a_plain_lstm_vector_into_a_time_distributed_lstm_is_not_sk101():
+    # Keras refuses this model for ranks, not for return_sequences: setting
+    # return_sequences=True would not repair it, so SK101 gives no such advice.
+    graph = sequential(lstm("lstm_1", dropout=0.2), time_distributed(lstm("word_lstm")), shape=(5, 3))
+    assert "SK101" not in codes(graph)
+
+
+def test_hierarchical_levels_count_for_the_stack_hints():
+    simple = sequential(
+        time_distributed(layer("SimpleRNN", "word_rnn", units=4, dropout=0.2)),
+        layer("SimpleRNN", "sentence_rnn", units=2),
+        shape=(5, 10, 3),
+    )
+    assert codes(simple) == ["SK201"]
+    deep = sequential(
+        time_distributed(lstm("word_lstm", units=4, return_sequences=True)),
+        time_distributed(lstm("word_lstm_2", units=4), name="time_distributed_1"),
+        lstm("sentence_lstm", units=2),
+        shape=(5, 10, 3),
+    )
+    assert codes(deep) == ["SK203"]
+    cudnn = sequential(time_distributed(lstm("word_lstm", units=4, recurrent_dropout=0.2)), shape=(5, 10, 3))
+    assert codes(cudnn) == ["SK202"]
+
+
 # -- SK103 fabricated time axis ----------------------------------------------
 
 
@@ -348,17 +433,30 @@ def test_sequence_into_sigmoid_dense_with_classification_loss_is_sk102_warning()
          "config": {"name": "sparse_categorical_crossentropy", "from_logits": False}},
     ],
 )
-def test_sequence_into_softmax_dense_with_any_spelling_of_a_classification_loss_is_warning(loss):
+def test_softmax_head_over_several_classes_without_a_target_is_sk102_info(loss):
+    # It may be a per-token tagger (one label per timestep), which is right.
     graph = sequence_head(layer("Dense", "dense", units=5, activation="softmax"), loss=loss)
-    assert only(graph, "SK102").severity == "warning"
+    finding = only(graph, "SK102")
+    assert finding.severity == "info"
+    assert "per-timestep tagger" in finding.message
 
 
-def test_softmax_activation_layer_after_a_linear_head_counts_as_the_head_activation():
-    graph = sequence_head(layer("Dense", "dense", units=5), loss="categorical_crossentropy")
-    graph.add(layer("Activation", "activation", activation="softmax"))
+def test_sigmoid_activation_layer_after_a_linear_head_counts_as_the_head_activation():
+    graph = sequence_head(layer("Dense", "dense", units=1), loss="binary_crossentropy")
+    graph.add(layer("Activation", "activation", activation="sigmoid"))
     graph.connect(graph.nodes[-2], graph.nodes[-1])
     graph.outputs = [graph.nodes[-1].id]
     assert only(graph, "SK102").severity == "warning"
+
+
+def test_one_sigmoid_unit_with_binary_crossentropy_and_no_target_is_sk102_warning():
+    # The IMDB mistake: one label per review, but one prediction per word.
+    finding = only(sequence_head(loss="binary_crossentropy"), "SK102")
+    assert finding.severity == "warning"
+    assert finding.message.endswith(
+        "but its one sigmoid unit and the binary cross-entropy loss ask for one label per sample: "
+        "with a per-sample target, fit stops with a shape error."
+    )
 
 
 def test_per_sample_target_makes_sk102_a_warning():
@@ -368,10 +466,62 @@ def test_per_sample_target_makes_sk102_a_warning():
     assert "(1,)" in finding.message
 
 
-@pytest.mark.parametrize("target", [(20, 1), (None, 1), (20, 3)])
-def test_per_timestep_target_silences_sk102(target):
-    graph = sequence_head(layer("Dense", "dense", units=1), loss="binary_crossentropy", target=target)
-    assert "SK102" not in codes(graph)
+# (loss, head units, input timesteps, target per sample) -> severity, or None for no finding.
+TARGET_CASES = [
+    # sparse categorical: per timestep (T,) or (T, 1); per sample () or (1,)
+    ("sparse_categorical_crossentropy", 17, 10, (10,), None),
+    ("sparse_categorical_crossentropy", 17, 10, (10, 1), None),
+    ("sparse_categorical_crossentropy", 17, None, (10,), None),
+    ("sparse_categorical_crossentropy", 17, 10, (), "warning"),
+    ("sparse_categorical_crossentropy", 17, 10, (1,), "warning"),
+    ("sparse_categorical_crossentropy", 17, 10, (10, 17), "info"),
+    ("sparse_categorical_crossentropy", 17, 10, (7,), "info"),
+    # categorical: per timestep (T, units); per sample (units,) or ()
+    ("categorical_crossentropy", 5, 20, (20, 5), None),
+    ("categorical_crossentropy", 5, 20, (5,), "warning"),
+    ("categorical_crossentropy", 5, 20, (), "warning"),
+    ("categorical_crossentropy", 5, 20, (20,), "info"),
+    # binary, one unit: per timestep (T, 1) or (T,); per sample (1,) or ()
+    ("binary_crossentropy", 1, 20, (20, 1), None),
+    ("binary_crossentropy", 1, 20, (20,), None),
+    ("binary_crossentropy", 1, 20, (None, 1), None),
+    ("binary_crossentropy", 1, 20, (1,), "warning"),
+    ("binary_crossentropy", 1, 20, (), "warning"),
+    ("binary_crossentropy", 1, 20, (20, 3), "info"),
+    # regression
+    ("mse", 3, 20, (20, 3), None),
+    ("mse", 3, 20, (3,), "warning"),
+    ("mse", 3, 20, (20,), "info"),
+    ("mse", 1, 20, (20,), None),
+    ("mse", 1, 1, (1,), "info"),  # one timestep: per sample and per timestep look alike
+    # loss not known: any kind's reading counts
+    (None, 17, 10, (10,), None),
+    (None, 17, 10, (1,), "warning"),
+]
+
+
+@pytest.mark.parametrize("loss, units, steps, target, severity", TARGET_CASES)
+def test_target_shape_decides_sk102_by_loss_kind(loss, units, steps, target, severity):
+    graph = sequence_head(layer("Dense", "dense", units=units, activation="softmax" if units > 1 else None),
+                          loss=loss, target=target, shape=(steps, 8))
+    found = [f.severity for f in check(graph) if f.code == "SK102"]
+    assert found == ([] if severity is None else [severity])
+
+
+def test_per_token_tagger_with_its_target_is_clean_and_with_one_label_per_sample_is_warning():
+    def tagger(target):
+        return sequential(
+            layer("Embedding", input_dim=5000, output_dim=64, mask_zero=True),
+            bidirectional("bidirectional", lstm("forward_lstm", units=64, return_sequences=True, dropout=0.2)),
+            layer("Dense", "dense", units=17, activation="softmax"),
+            shape=(10,), loss="sparse_categorical_crossentropy", target_shape=target,
+        )
+
+    assert [f.severity for f in check(tagger(None))] == ["info"]
+    assert check(tagger((10,))) == []
+    finding = only(tagger(()), "SK102")
+    assert finding.severity == "warning"
+    assert "the target has shape () per sample: one value per sample" in finding.message
 
 
 def test_per_timestep_regression_without_a_target_is_sk102_info():
@@ -386,9 +536,9 @@ def test_uncompiled_sigmoid_head_is_sk102_info():
     assert only(sequence_head(loss=UNKNOWN), "SK102").severity == "info"
 
 
-def test_target_as_long_as_the_sequence_is_sk102_info():
-    # (20,) could be 20 per-timestep values squeezed, or 20 values per sample.
-    graph = sequence_head(layer("Dense", "dense", units=1), loss="mse", target=(20,))
+def test_several_sigmoid_units_with_binary_crossentropy_is_sk102_info():
+    # Multi-label tagging per timestep is a real model.
+    graph = sequence_head(layer("Dense", "dense", units=3, activation="sigmoid"), loss="binary_crossentropy")
     assert only(graph, "SK102").severity == "info"
 
 
@@ -624,6 +774,45 @@ def test_a_dropout_layer_with_rate_zero_does_not_count():
     assert "SK203" in codes(graph)
 
 
+# -- SK006 wiring not visible ------------------------------------------------
+
+
+def subclassed_graph():
+    """What a front-end sees of a subclassed model: layers, no wiring."""
+    graph = ModelGraph(name="tagger", origin="model",
+                       opaque="'tagger' is a subclassed keras.Model (Tagger): its layers are wired in call()")
+    graph.add(lstm("first", units=4))
+    graph.add(lstm("second", units=2, recurrent_dropout=0.2))
+    return graph
+
+
+def test_graph_whose_wiring_is_not_visible_is_sk006_info():
+    found = check(subclassed_graph())
+    assert [(f.code, f.severity) for f in found] == [("SK006", "info"), ("SK202", "info")]
+    finding = found[0]
+    assert finding.name == "wiring-not-visible"
+    assert (finding.model, finding.layer, finding.path, finding.line) == ("tagger", None, None, None)
+    assert finding.message == (
+        "The linter cannot see how the layers of model tagger are wired: 'tagger' is a subclassed "
+        "keras.Model (Tagger): its layers are wired in call(), so the rules that follow the data "
+        "between layers (SK101, SK102, SK103, SK201, SK203) checked nothing."
+    )
+    assert "lint the source file" in finding.fix.lower() and "functional API" in finding.fix
+
+
+def test_sk006_is_reported_whatever_select_says_unless_ignored():
+    assert "SK006" in codes(subclassed_graph(), select=["SK101"])
+    assert "SK006" not in codes(subclassed_graph(), ignore=["SK006"])
+    assert "SK006" not in codes(subclassed_graph(), select=["SK1"], ignore=["SK0"])
+
+
+def test_a_graph_with_visible_wiring_is_not_sk006():
+    graph = sequential(lstm("lstm_1", units=4))
+    assert graph.opaque is None and "SK006" not in codes(graph)
+    graph.opaque = ""  # an empty reason is no reason
+    assert "SK006" not in codes(graph)
+
+
 # -- the findings, selected and sorted ---------------------------------------
 
 
@@ -678,7 +867,13 @@ def test_select_and_ignore_by_code_and_prefix():
     assert sorted(set(codes(graph, select="SK101,SK2"))) == ["SK101", "SK201", "SK202"]
     assert sorted(set(codes(graph, ignore=["SK2", "SK102"]))) == ["SK101"]
     assert sorted(set(codes(graph, select=["sk2"], ignore="SK202"))) == ["SK201"]
-    assert codes(graph, select=[]) == []
+    assert codes(graph, ignore=[]) == codes(graph)
+
+
+@pytest.mark.parametrize("select", ["", " ,", []])
+def test_select_naming_no_rule_at_all_is_an_error_not_an_empty_report(select):
+    with pytest.raises(ValueError, match=r"select names no rule .*or None to run every rule; got "):
+        check(broken_everything(), select=select)
 
 
 def test_the_more_specific_of_select_and_ignore_wins():
@@ -718,7 +913,8 @@ def test_catalogue_holds_every_code_with_its_name_and_severity():
         assert re.fullmatch(r"[a-z]+(-[a-z0-9]+)+", rule.name), rule.name
         assert rule.severity in SEVERITIES
         assert rule.summary and "\n" not in rule.summary
-        assert (rule.check is None) == code.startswith("SK0")
+        # SK001-SK005 come from the front-ends; SK006 reads the graph.
+        assert (rule.check is None) == (code.startswith("SK0") and code != "SK006")
     assert [c for c, r in RULES.items() if r.fixable] == ["SK101"]
     assert {c: RULES[c].name for c in ("SK101", "SK102", "SK103", "SK201", "SK202", "SK203")} == {
         "SK101": "broken-vertical-connection",
@@ -836,6 +1032,7 @@ def random_graphs(draw):
         path=draw(st.sampled_from(["m.py", None])),
         loss=draw(ODD_VALUES | st.lists(ODD_VALUES, max_size=2)),
         target_shape=draw(st.none() | ODD_VALUES),
+        opaque=draw(st.none() | st.text(max_size=8) | st.integers()),
     )
     for i in range(count):
         config = draw(st.dictionaries(CONFIG_KEYS, ODD_VALUES, max_size=4) | st.sampled_from([None, UNKNOWN]))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import sys
 import types
 from collections.abc import Iterable, Mapping
@@ -174,11 +175,32 @@ def _walk(root: str, *, respect_gitignore: bool, exclude: PathPatterns | None,
             suffix = os.path.splitext(name)[1].lower()
             if suffix not in _LINTABLE:
                 continue
+            try:
+                regular = entry.is_file()  # follows links; False for pipes, sockets, devices
+            except OSError:
+                continue
+            if not regular:
+                continue  # opening a named pipe would wait for a writer forever
             if suffix == ".json" and not _looks_like_keras_config(path):
                 continue
             files.append(path)
 
     visit(os.curdir if os.path.normpath(root) == os.curdir else root, gitignores, exclude_prefix)
+
+
+def _is_regular_file(path: str) -> bool:
+    """Whether `path` (links followed) is a regular file, one that can be read to its end."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _not_regular(path: str) -> str:
+    return (
+        f"{path} is not a regular file (a named pipe, socket or device): reading it could wait "
+        f"forever; give the linter files ({_ACCEPTED_KINDS}) or directories"
+    )
 
 
 def discover_files(paths: Iterable[str | os.PathLike[str]], *, respect_gitignore: bool = True,
@@ -190,8 +212,10 @@ def discover_files(paths: Iterable[str | os.PathLike[str]], *, respect_gitignore
     hidden directories, `__pycache__`, `node_modules`, `site-packages`,
     virtual environments and, when `respect_gitignore`, the paths that the
     `.gitignore` files of the walked tree and of its enclosing git repository
-    ignore. Files named explicitly are always linted, whatever their kind, but
-    `exclude` applies to them too.
+    ignore, and any entry that is not a regular file (a named pipe, a
+    socket, a device: reading one could block forever). Files named
+    explicitly are always linted, whatever their kind, but `exclude` applies
+    to them too; one that is not a regular file gives an SK001 finding.
 
     Args:
         paths: files and directories, as the user gave them.
@@ -201,8 +225,8 @@ def discover_files(paths: Iterable[str | os.PathLike[str]], *, respect_gitignore
     Returns:
         `(files, findings, skipped)`: the files, as given or joined onto the
         directory given; an SK001 finding for each path that does not exist
-        and each directory with nothing to lint; how many named paths
-        `exclude` skipped.
+        or is not a regular file, and each directory with nothing to lint;
+        how many named paths `exclude` skipped.
     """
     from stacked_keras.lint.rules import input_finding
 
@@ -225,7 +249,10 @@ def discover_files(paths: Iterable[str | os.PathLike[str]], *, respect_gitignore
                 ), path))
             files.extend(found)
         elif os.path.exists(path):
-            files.append(path)
+            if _is_regular_file(path):
+                files.append(path)
+            else:
+                findings.append(input_finding(UnreadableInput("SK001", _not_regular(path)), path))
         else:
             findings.append(input_finding(UnreadableInput(
                 "SK001", f"{path} does not exist: check the path",
@@ -324,12 +351,22 @@ def _without_noqa(findings: list[Finding]) -> list[Finding]:
 
 # -- reading ----------------------------------------------------------------------
 
-def _read_file(path: str) -> list[ModelGraph]:
+def _read_file(path: str, problems: list[UnreadableInput] | None = None) -> list[ModelGraph]:
+    """The graphs of one file; raises `UnreadableInput` when it cannot be read at all.
+
+    `problems`, a list, collects what is wrong with parts of the file that
+    were skipped while the rest was read (a notebook cell that does not
+    parse: Jupyter runs the other cells, so they are linted).
+    """
+    if os.path.isdir(path):
+        raise UnreadableInput("SK001", f"{path} is a directory")
+    if os.path.exists(path) and not _is_regular_file(path):
+        raise UnreadableInput("SK001", _not_regular(path))
     suffix = os.path.splitext(path)[1].lower()
     if suffix in SOURCE_SUFFIXES:
         from stacked_keras.lint.from_source import read_source_file
 
-        return read_source_file(path)
+        return read_source_file(path, problems=problems)
     if suffix in SAVED_SUFFIXES:
         from stacked_keras.lint.from_config import read_saved_file
 
@@ -339,6 +376,11 @@ def _read_file(path: str) -> list[ModelGraph]:
     raise UnreadableInput(
         "SK001", f"{path} is not a kind of file stacked-keras reads; accepted: {_ACCEPTED_KINDS}"
     )
+
+
+def _is_config_json(obj: Any) -> bool:
+    """A string holding a model config's JSON (`model.to_json()`), not a path."""
+    return isinstance(obj, str) and obj.lstrip(" \t\r\n\ufeff").startswith("{")
 
 
 def _is_live_model(obj: Any) -> bool:
@@ -371,7 +413,8 @@ def _normalise_codes(value: Any, name: str) -> tuple[str, ...] | None:
     if value is None:
         return None
     try:
-        return parse_codes(value if isinstance(value, str) else list(value), setting=name)
+        return parse_codes(value if isinstance(value, str) else list(value), setting=name,
+                           allow_empty=name != "select")
     except TypeError:
         raise SettingsError(f"{name} must be rule codes, such as ['SK101', 'SK2'], got {value!r}") from None
 
@@ -433,8 +476,9 @@ class _Linter:
                 self.findings.append(finding)
         for path in files:
             self.files.append(path)
+            problems: list[UnreadableInput] = []
             try:
-                graphs = _read_file(path)
+                graphs = _read_file(path, problems)
             except UnreadableInput as error:
                 self.add_input_error(error, path)
                 continue
@@ -452,11 +496,21 @@ class _Linter:
                 ), path)
                 continue
             self.inputs_read += 1
+            for problem in problems:  # one SK002 per notebook cell left out
+                self.add_input_error(problem, path)
             self.findings.extend(_without_noqa(self.add_graphs(graphs, path)))
 
     def lint_object(self, obj: Any, target: Any) -> None:
         if isinstance(obj, ModelGraph):
             graphs = [obj]
+        elif isinstance(obj, str):
+            from stacked_keras.lint.from_config import graphs_from_json
+
+            try:
+                graphs = graphs_from_json(obj)
+            except UnreadableInput as error:
+                self.add_input_error(error, None)
+                return
         elif isinstance(obj, Mapping):
             from stacked_keras.lint.from_config import graphs_from_config
 
@@ -490,14 +544,16 @@ def _split_inputs(obj: Any) -> tuple[list[str], list[Any]]:
     paths: list[str] = []
     objects: list[Any] = []
     for item in items:
-        if isinstance(item, (str, os.PathLike)):
+        if _is_config_json(item):
+            objects.append(item)
+        elif isinstance(item, (str, os.PathLike)):
             paths.append(os.fspath(item))
         elif isinstance(item, (ModelGraph, Mapping)) or _is_live_model(item):
             objects.append(item)
         else:
             raise TypeError(
-                "lint() takes a path, a list of paths, a keras.Model, a model config dict or a "
-                f"ModelGraph; got {type(item).__name__}: {item!r:.80}"
+                "lint() takes a path, a list of paths, a keras.Model, a model config dict or its "
+                f"JSON text, or a ModelGraph; got {type(item).__name__}: {item!r:.80}"
             )
     return paths, objects
 
@@ -512,24 +568,30 @@ def lint(obj: Any, *, select: Iterable[str] | str | None = None,
     files, notebooks, saved files (`.keras`, `.h5`, config `.json`) and
     config dicts are read as data, without importing TensorFlow or Keras and
     without running any of their code. A file that cannot be read gives one
-    SK0xx finding and the other files are still linted. A `# noqa: SK101`
+    SK0xx finding and the other files are still linted; a notebook cell that
+    does not parse gives one SK002 finding and the other cells are still
+    linted, as Jupyter would still run them. A `# noqa: SK101`
     comment on a finding's line (`# noqa` alone: any code) drops it.
 
     Args:
         obj: what to lint: a path (file or directory) or a list of paths, a
             `keras.Model`, a model config dict (`model.get_config()` or the
-            `to_json()` form), or a `ModelGraph`. Directories are walked for
-            `.py`, `.ipynb`, `.keras`, `.h5`, `.hdf5` and Keras config
-            `.json` files.
+            `to_json()` form), the JSON text of a config (a string whose
+            first character, after white space, is `{`, such as
+            `model.to_json()`; any other string is a path), or a
+            `ModelGraph`. Directories are walked for `.py`, `.ipynb`,
+            `.keras`, `.h5`, `.hdf5` and Keras config `.json` files.
         select: rule codes or prefixes (`"SK1"`) to report, as a list or a
-            comma-separated string; default: every rule. Unreadable-input
-            findings (SK0xx) are reported whatever `select` says.
+            comma-separated string; default (None): every rule. A selection
+            naming no rule (`""`, `[]`) is an error, not an empty report.
+            Unreadable-input findings (SK0xx) are reported whatever `select`
+            says.
         ignore: rule codes or prefixes never to report.
         fail_on: `"error"` (the default), `"warning"` or `"info"`: the lowest
             severity for which `Report.exit_code()` returns 1.
         respect_gitignore: skip `.gitignore`d paths in directory walks
             (default True).
-        target: for a live model, config or graph: the training target (an
+        target: for a live model, config (dict or JSON text) or graph: the training target (an
             array whose first axis is the batch) or its per-sample shape as a
             tuple, so rule SK102 can tell a per-timestep model from a
             per-sample one.
@@ -542,8 +604,9 @@ def lint(obj: Any, *, select: Iterable[str] | str | None = None,
 
     Raises:
         TypeError: when `obj` is none of the accepted kinds.
-        ValueError: for an unknown rule code or severity, or a bad `target`,
-            naming the argument and the accepted values.
+        ValueError: for an unknown rule code or severity, a `select` naming
+            no rule, or a bad `target`, naming the argument and the accepted
+            values (`SettingsError`, a `ValueError`, for `select`/`ignore`).
 
     Example:
 

@@ -106,8 +106,10 @@ class LintCallback(keras.callbacks.Callback):
     the others are printed (when `verbose`) and kept in `self.findings`.
 
     With the target known, the SK102 rule can tell a per-timestep model (a
-    target shaped `(timesteps, features)`) from a sequence output wrongly
-    fed to a per-sample head (a target shaped `(features,)`).
+    target shaped `(timesteps, units)`, or `(timesteps,)` of class indices
+    for a tagger trained with `sparse_categorical_crossentropy`) from a
+    sequence output wrongly fed to a per-sample head (a target shaped
+    `(units,)`, or `()` for one label per sample).
 
     Args:
         target: the training target (`y` as passed to `fit`, or a sample
@@ -125,8 +127,9 @@ class LintCallback(keras.callbacks.Callback):
 
     Raises:
         ValueError: for a `fail_on` outside the accepted values, a
-            `target_shape` that is not a tuple of ints, or both `target` and
-            `target_shape`.
+            `target_shape` that is not a tuple of ints, both `target` and
+            `target_shape`, or a `select` or `ignore` that is not rule codes
+            or prefixes (a `select` naming no rule included).
 
     Example:
 
@@ -153,6 +156,12 @@ class LintCallback(keras.callbacks.Callback):
             )
         if target is not None and target_shape is not None:
             raise ValueError("give either target or target_shape, not both")
+        from stacked_keras.lint.rules import selected_rules
+
+        try:
+            selected_rules(select, ignore)  # a bad code is an error now, not when fit starts
+        except TypeError as error:
+            raise ValueError(str(error)) from None
         if target_shape is not None:
             shape = tuple(target_shape)
             if not all(d is None or (isinstance(d, int) and not isinstance(d, bool) and d >= 0) for d in shape):

@@ -154,13 +154,16 @@ def run_lint(args: argparse.Namespace) -> int:
         0 nothing at or above the failing severity, 1 findings at or above
         it, 2 usage error or no readable input.
     """
+    # Static linting never loads TensorFlow; should a front-end ever do so,
+    # its start-up logging must not drown the report.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from stacked_keras.lint import lint
 
     paths = list(args.paths) or ["."]
     try:
         settings = load_settings(paths[0])
         settings = settings.replace(
-            select=parse_codes(args.select, setting="--select") if args.select is not None else None,
+            select=parse_codes(args.select, setting="--select", allow_empty=False) if args.select is not None else None,
             ignore=parse_codes(args.ignore, setting="--ignore") if args.ignore is not None else None,
             fail_on=args.fail_on,
             respect_gitignore=False if args.no_gitignore else None,
@@ -171,14 +174,9 @@ def run_lint(args: argparse.Namespace) -> int:
     report = lint(paths, settings=settings)
     notes: list[str] = []
     if args.fix:
-        changed, before = _apply_fixes(report)
-        fixed = 0
+        changed, fixed = _apply_fixes(report)
         if changed:
-            # Re-lint: the report shows what remains, and the count of fixes
-            # is what disappeared from the files that were rewritten.
-            report = lint(paths, settings=settings)
-            after = sum(1 for f in report.findings if f.code == "SK101" and f.path in changed)
-            fixed = max(0, before - after)
+            report = lint(paths, settings=settings)  # the report shows what remains
         notes.append(
             f"Fixed {fixed} SK101 finding{'s' if fixed != 1 else ''} "
             f"in {len(changed)} file{'s' if len(changed) != 1 else ''}."

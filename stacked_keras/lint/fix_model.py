@@ -4,7 +4,10 @@ In a stack of recurrent layers, every layer but the top one must hand its
 whole sequence to the layer above (`return_sequences=True`); see
 `stacked_keras.stack`. `fix` finds each chain of recurrent layers in the
 model's graph (recurrent layers feeding one another directly or through
-layers that keep the rank, `graph.RANK_KEEPING`), asks
+layers that keep the rank, `graph.RANK_KEEPING`, on one time axis: two
+layers inside `TimeDistributed` are a chain over the inner axis, while
+`TimeDistributed(LSTM(..))` under a plain LSTM is a hierarchical model whose
+inner layer rightly returns one vector per outer timestep), asks
 `stack.return_sequences_for` what each layer of the chain must return, and
 rebuilds the model from its edited config:
 
@@ -81,6 +84,15 @@ def _one_step(node: LayerNode) -> bool:
     return False
 
 
+def _keeps_rank(node: LayerNode) -> bool:
+    """Whether a vector stays a vector through `node` (as the rules see it)."""
+    if node.kind == "input":
+        return False
+    if node.cls in RANK_KEEPING:
+        return True
+    return node.cls == "TimeDistributed" and node.core.cls in RANK_KEEPING
+
+
 def _reached(graph: ModelGraph, start: LayerNode) -> tuple[list[LayerNode], list[LayerNode]]:
     """Where `start`'s output goes, through rank-keeping layers.
 
@@ -98,7 +110,7 @@ def _reached(graph: ModelGraph, start: LayerNode) -> tuple[list[LayerNode], list
             if node.id in seen:
                 continue
             seen.add(node.id)
-            if node.cls in RANK_KEEPING and node.kind != "input":
+            if _keeps_rank(node):
                 crossed.append(node)
                 queue.append(node)
             else:
@@ -140,12 +152,20 @@ def plan_fix(graph: ModelGraph) -> FixPlan:
         above: list[int] = []
         removals: list[int] = []
         problems: list[str] = []
+        depth = below.time_distributed_depth
         for end in ends:
-            if end.is_recurrent:
+            if end.is_recurrent and end.time_distributed_depth == depth:
                 above.append(end.id)
+            elif end.is_recurrent:
+                # Another time axis: a hierarchical model's upper layer reads
+                # this vector per outer timestep (depth - 1), so it must stay.
+                problems.append(
+                    f"it also feeds {end.name}, which reads its last state once per outer timestep"
+                )
             elif end.cls in _REMOVABLE:
                 after, after_crossed = _reached(graph, end)
-                if not after or not all(node.is_recurrent for node in after):
+                if not after or not all(node.is_recurrent and node.time_distributed_depth == depth
+                                        for node in after):
                     problems.append(f"it also feeds {end.name} ({end.cls})")
                     continue
                 above.extend(node.id for node in after)

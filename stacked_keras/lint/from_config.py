@@ -60,6 +60,7 @@ __all__ = [
     "MAX_NESTING",
     "SAVED_FILE_SUFFIXES",
     "graphs_from_config",
+    "graphs_from_json",
     "graph_and_layer_configs",
     "read_saved_file",
     "loss_name",
@@ -686,8 +687,32 @@ def _layer_name(entry: Mapping[str, Any]) -> str:
 # -- the public readers -------------------------------------------------------
 
 
-def _model_entries(config: Any) -> list[tuple[dict[str, Any], Any]]:
-    """Splits what the caller gave into `(model entry, loss)` pairs."""
+def _is_user_model(entry: Mapping[str, Any], saved_model: bool) -> bool:
+    """Whether a top-level entry without layers is a subclassed model, not a single layer.
+
+    A subclassed `keras.Model` serializes as its own class with its own
+    config (no `layers`). It is told from a lone Keras layer by what only a
+    model carries: a `compile_config` / `training_config`, a class from
+    outside Keras (the Keras 3 `module` or a `package>Name` registered
+    name), or being the top of a file only `model.save()` writes.
+    """
+    registered = entry.get("registered_name")
+    custom_name = isinstance(registered, str) and ">" in registered
+    module = entry.get("module")
+    keras_module = isinstance(module, str) and module.split(".")[0] in ("keras", "tf_keras", "tensorflow")
+    if keras_module and not custom_name:
+        return False  # one of Keras's own layers
+    if saved_model or custom_name or "compile_config" in entry or "training_config" in entry:
+        return True
+    return "module" in entry  # the Keras 3 form names the class's module: not Keras
+
+
+def _model_entries(config: Any, saved_model: bool = False) -> list[tuple[dict[str, Any], Any]]:
+    """Splits what the caller gave into `(model entry, loss)` pairs.
+
+    `saved_model` says the config is the top of a `.keras` or `.h5` file,
+    which only holds models.
+    """
     if isinstance(config, _SEQUENCE):
         if config and all(isinstance(item, Mapping) and _looks_like_model(item) for item in config):
             return [pair for item in config for pair in _model_entries(item)]
@@ -702,7 +727,8 @@ def _model_entries(config: Any) -> list[tuple[dict[str, Any], Any]]:
     compile_config = config.get("compile_config") or config.get("training_config")
     loss = loss_name(compile_config.get("loss")) if isinstance(compile_config, Mapping) else None
     if "class_name" in config and "config" in config:
-        if not _is_model_entry(config) and config["class_name"] not in _MODEL_CLASSES:
+        if not _is_model_entry(config) and config["class_name"] not in _MODEL_CLASSES \
+                and not _is_user_model(config, saved_model):
             raise _malformed(
                 f"{config.get('class_name')!r} is a single layer, not a model "
                 "(expected a Sequential or functional model config with 'layers')"
@@ -728,8 +754,20 @@ def _graph(entry: dict[str, Any], loss: Any, path: str | None) -> tuple[ModelGra
     reader = _ConfigReader(path)
     config = entry.get("config")
     name = config.get("name") if isinstance(config, Mapping) else None
+    class_name = entry.get("class_name")
     reader.graph.name = name if isinstance(name, str) and name else "model"
     reader.graph.loss = loss
+    if isinstance(class_name, str) and class_name not in _MODEL_CLASSES and not _is_model_entry(entry):
+        # A subclassed model (`_model_entries` let only those through): its
+        # config names the class, not the layers or how `call()` wires them.
+        shown = class_name.rsplit(">", 1)[-1]
+        if not (isinstance(name, str) and name):
+            reader.graph.name = shown
+        reader.graph.opaque = (
+            f"{shown} is a model class of its own (not Sequential or functional): its config "
+            "holds no layers, and its layers are wired in call(), which the linter does not run"
+        )
+        return reader.graph, reader.layer_configs
     try:
         outputs = reader.model(entry, None, "", 0)
     except RecursionError:
@@ -760,7 +798,10 @@ def graphs_from_config(config: dict | list, path: str | None = None) -> list[Mod
             each node's `Location`. Defaults to None (no file).
 
     Returns:
-        One `ModelGraph` per model, with `origin="config"`.
+        One `ModelGraph` per model, with `origin="config"`. A subclassed
+        model's config (its own class, no `layers`: told from a single layer
+        by its `compile_config`, or a class from outside Keras) gives a graph
+        without nodes whose `opaque` says why (rule SK006).
 
     Raises:
         UnreadableInput: with code SK004 when the config is not a Keras model
@@ -776,7 +817,45 @@ def graphs_from_config(config: dict | list, path: str | None = None) -> list[Mod
     >>> [(node.name, node.cls) for node in graph]
     [('lstm', 'LSTM'), ('dense', 'Dense')]
     """
-    return [_graph(entry, loss, path)[0] for entry, loss in _model_entries(config)]
+    return _graphs(config, path, saved_model=False)
+
+
+def _graphs(config: Any, path: str | None, *, saved_model: bool) -> list[ModelGraph]:
+    return [_graph(entry, loss, path)[0] for entry, loss in _model_entries(config, saved_model)]
+
+
+def graphs_from_json(text: str, path: str | None = None) -> list[ModelGraph]:
+    """Turns a model's config JSON text (`model.to_json()`) into graphs, without Keras.
+
+    Args:
+        text: the JSON text of a model config, in any form
+            `graphs_from_config` reads (a JSON string holding that text, as
+            `json.dump(model.to_json(), f)` writes it, is unwrapped).
+        path: the file the text came from, if any. Defaults to None.
+
+    Returns:
+        One `ModelGraph` per model, as `graphs_from_config` returns them.
+
+    Raises:
+        TypeError: if `text` is not a string.
+        UnreadableInput: SK004 when the text is not valid JSON (with the line
+            and column) or not a model config.
+
+    Example:
+
+    >>> graph, = graphs_from_json('{"class_name": "Sequential", "config": {"name": "m", '
+    ...                           '"layers": [{"class_name": "LSTM", "config": {"units": 8}}]}}')
+    >>> graph.name, [node.cls for node in graph]
+    ('m', ['LSTM'])
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be the JSON text of a model config (a str), got {type(text).__name__}")
+    what = "the file" if path is not None else "the config JSON string"
+    if len(text) > MAX_CONFIG_BYTES:
+        raise UnreadableInput(
+            "SK004", f"{what} holds {len(text)} characters, over the limit of {MAX_CONFIG_BYTES} for a model config"
+        )
+    return graphs_from_config(_parse_json_text(text.lstrip("\ufeff"), what), path)
 
 
 def graph_and_layer_configs(config: dict) -> tuple[ModelGraph, dict[int, dict[str, Any]]]:
@@ -814,6 +893,10 @@ def _parse_json(data: bytes, path: str, what: str) -> Any:
         raise UnreadableInput(
             "SK001", f"{what} is not UTF-8 text (byte {error.start} cannot be decoded)"
         ) from None
+    return _parse_json_text(text, what)
+
+
+def _parse_json_text(text: str, what: str) -> Any:
     try:
         value = json.loads(text)
         if isinstance(value, str):  # json.dump(model.to_json(), f) wraps the JSON in a string
@@ -998,12 +1081,12 @@ def read_saved_file(path: str | os.PathLike) -> list[ModelGraph]:
     head = _sniff(path_text)
     if head.startswith(_ZIP_MAGIC) or head.startswith(_EMPTY_ZIP_MAGIC) or (suffix == ".keras" and not head.startswith(_HDF5_MAGIC)):
         config, _ = _read_keras_archive(path_text)
-        return graphs_from_config(config, path_text)
+        return _graphs(config, path_text, saved_model=True)
     if head.startswith(_HDF5_MAGIC) or suffix in (".h5", ".hdf5"):
         config, training_config = _read_hdf5(path_text)
         if isinstance(config, Mapping) and isinstance(training_config, Mapping) and "training_config" not in config and "compile_config" not in config:
             config = dict(config, training_config=training_config)
-        return graphs_from_config(config, path_text)
+        return _graphs(config, path_text, saved_model=True)
     if suffix == ".json":
         try:
             size = os.path.getsize(path_text)

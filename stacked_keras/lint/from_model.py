@@ -22,8 +22,9 @@ recorded, never running a forward pass:
 Config values come from each layer's `get_config()` (its attributes when
 `get_config()` fails, as it may for a custom layer). A subclassed model
 (neither `Sequential` nor functional) records no graph of its calls: its
-layers become nodes without edges, so rules that follow the data find
-nothing to report; lint its source file to check the wiring.
+layers become nodes without edges, and the graph's `opaque` says why (rule
+SK006 reports it), since rules that follow the data find nothing to follow;
+lint its source file to check the wiring.
 
 Keras is imported inside the functions, only when a live model is given.
 """
@@ -175,7 +176,10 @@ class _ModelWalker:
                 continue
             if isinstance(layer, self.Model):
                 outputs = self.model(layer, [previous], f"{prefix}{layer.name}/")
-                previous = outputs[0] if outputs else previous
+                # A model that gives no output node (a subclassed one) cuts
+                # the chain: the next layer's input is not known, and bridging
+                # over the block would invent a connection.
+                previous = outputs[0] if outputs else None
                 continue
             node = self.add(layer, prefix)
             self.connect(previous, node.id, "input", 0)
@@ -183,7 +187,17 @@ class _ModelWalker:
         return [previous]
 
     def subclassed(self, model: Any, sources: list[int | None] | None, prefix: str) -> list[int | None]:
-        """Layers of a subclassed model, without edges: its wiring lives in `call`."""
+        """Layers of a subclassed model, without edges: its wiring lives in `call`.
+
+        Marks the graph `opaque` when the hidden wiring matters: the model
+        has two or more layers to connect, or it sits inside another model
+        (the data flowing through it is lost).
+        """
+        if self.graph.opaque is None and (len(model.layers) >= 2 or sources is not None):
+            self.graph.opaque = (
+                f"{model.name!r} is a subclassed keras.Model ({type(model).__name__}) whose layers "
+                "are wired in call(), which the linter does not run"
+            )
         for layer in model.layers:
             if isinstance(layer, self.Model):
                 self.model(layer, None if sources is None else [None], f"{prefix}{layer.name}/")
@@ -315,7 +329,9 @@ def graph_from_model(model: Any) -> ModelGraph:
 
     Returns:
         A `ModelGraph` with `origin="model"`, `name=model.name`, and `loss`
-        from `compile()` when the model is compiled.
+        from `compile()` when the model is compiled; `opaque` holds the
+        reason when a subclassed model (with two or more layers, or nested in
+        another model) hides the wiring.
 
     Raises:
         TypeError: if `model` is not a `keras.Model`.

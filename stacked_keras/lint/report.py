@@ -21,7 +21,10 @@ from __future__ import annotations
 
 import html
 import json
+import json.decoder
+import json.scanner
 import os
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path, PurePath
 from typing import Any
@@ -264,9 +267,17 @@ class Report:
         One run, whose driver lists every rule (id, name, descriptions, help
         from the rule's page, default level) and whose results point at the
         rule by `ruleId` and `ruleIndex`. Artifact URIs are relative to `base`
-        with `/` separators, under the `%SRCROOT%` base id. For notebooks the
-        region's `startLine` counts from the top of the cell, and the
-        result's `properties.cell` says which cell (1-based).
+        with `/` separators, under the `%SRCROOT%` base id.
+
+        A notebook finding's artifact is the `.ipynb` file itself, a JSON
+        document, so its region points into that text: `startLine` and
+        `startColumn` are where the cell's source line sits in the file (the
+        element of the cell's `source` list, or the place inside its
+        `source` string, past JSON escapes). The result's properties keep
+        `cell` (1-based, markdown included), `cellLine` and `cellColumn`, as
+        the text report shows them. When the notebook cannot be read back
+        (moved, changed, not JSON) the location has no region, since SARIF
+        requires a region to give a start.
 
         Args:
             base: the directory URIs are relative to; the working directory
@@ -298,6 +309,7 @@ class Report:
                     "shortDescription": {"text": finding.name},
                     "defaultConfiguration": {"level": sarif_level(finding.severity)},
                 })
+        notebooks = _NotebookLines()
         results = []
         for finding in self.findings:
             text = finding.message if not finding.fix else f"{finding.message} {finding.fix}"
@@ -309,15 +321,29 @@ class Report:
             }
             if finding.path is not None:
                 physical: dict[str, Any] = {"artifactLocation": _artifact_location(finding.path, base_path)}
-                if finding.line is not None:
+                if finding.line is not None and finding.cell is None:
                     region: dict[str, Any] = {"startLine": max(1, int(finding.line))}
                     if finding.column is not None:
                         region["startColumn"] = max(1, int(finding.column))
                     physical["region"] = region
+                elif finding.line is not None:
+                    place = notebooks.locate(finding.path, finding.cell, finding.line, finding.column or 1)
+                    if place is not None:
+                        region = {"startLine": place[0]}
+                        if finding.column is not None:
+                            region["startColumn"] = place[1]
+                        physical["region"] = region
                 result["locations"] = [{"physicalLocation": physical}]
+            in_cell = finding.cell is not None
             properties = {
                 key: value
-                for key, value in (("cell", finding.cell), ("layer", finding.layer), ("model", finding.model))
+                for key, value in (
+                    ("cell", finding.cell),
+                    ("cellLine", finding.line if in_cell else None),
+                    ("cellColumn", finding.column if in_cell else None),
+                    ("layer", finding.layer),
+                    ("model", finding.model),
+                )
                 if value is not None
             }
             if properties:
@@ -351,3 +377,120 @@ def _artifact_location(path: str, base: Path) -> dict[str, Any]:
     except ValueError:
         return {"uri": absolute.as_uri()}
     return {"uri": quote(PurePath(relative).as_posix()), "uriBaseId": "%SRCROOT%"}
+
+
+# -- notebook lines in the .ipynb file ---------------------------------------------
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+class _SourceText(str):
+    """A JSON string value that remembers where its text starts and ends in the file.
+
+    `start` is the offset of its first character (after the opening quote)
+    and `end` the offset of the closing quote, in the file's text.
+    """
+
+    start: int
+    end: int
+
+
+def _scan_string(text: str, begin: int, strict: bool) -> tuple[str, int]:
+    value, after = json.decoder.scanstring(text, begin, strict)
+    located = _SourceText(value)
+    located.start, located.end = begin, after - 1
+    return located, after
+
+
+class _LocatingDecoder(json.JSONDecoder):
+    """A JSON decoder whose string values (not keys) are `_SourceText`s."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parse_string = _scan_string
+        self.scan_once = json.scanner.py_make_scanner(self)
+
+
+def _raw_offset(text: str, piece: _SourceText, index: int) -> int | None:
+    """The offset in `text` of character `index` of a JSON string's value.
+
+    Walks the string's raw text, where an escape (`\\n`, `\\"`, `\\u00e9`,
+    a `\\ud83d\\ude00` surrogate pair) stands for one character.
+    """
+    position, count = piece.start, 0
+    while count < index:
+        if position >= piece.end:
+            return None
+        if text[position] != "\\":
+            position += 1
+        elif text[position + 1] != "u":
+            position += 2
+        else:
+            high = int(text[position + 2:position + 6], 16)
+            pair = 0xD800 <= high < 0xDC00 and text[position + 6:position + 8] == "\\u" and \
+                0xDC00 <= int(text[position + 8:position + 12], 16) < 0xE000
+            position += 12 if pair else 6
+        count += 1
+    return position
+
+
+class _NotebookLines:
+    """Maps (cell, line, column) of a notebook finding to (line, column) in the .ipynb file.
+
+    Lines inside a cell are counted as the linter counts them (only
+    `\\r\\n`, `\\r` and `\\n` end one); lines and columns of the file as
+    SARIF counts them (columns in Unicode code points). Each notebook is read
+    and scanned once.
+    """
+
+    def __init__(self) -> None:
+        self._cache: dict[str, tuple[str, list[Any]] | None] = {}
+
+    def _read(self, path: str) -> tuple[str, list[Any]] | None:
+        if path not in self._cache:
+            try:
+                with open(path, encoding="utf-8") as handle:
+                    text = handle.read()
+                start = 1 if text.startswith("\ufeff") else 0  # a byte-order mark is no JSON
+                start = json.decoder.WHITESPACE.match(text, start).end()
+                document, _ = _LocatingDecoder().raw_decode(text, start)
+                cells = document.get("cells") if isinstance(document, dict) else None
+                self._cache[path] = (text, cells) if isinstance(cells, list) else None
+            except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+                self._cache[path] = None
+        return self._cache[path]
+
+    def locate(self, path: str, cell: int, line: int, column: int) -> tuple[int, int] | None:
+        """The 1-based (line, column) in the file, or None when it cannot be known."""
+        read = self._read(path)
+        if read is None or not 0 < cell <= len(read[1]) or line < 1 or column < 1:
+            return None
+        text, cells = read
+        entry = cells[cell - 1]
+        source = entry.get("source") if isinstance(entry, dict) else None
+        pieces = [source] if isinstance(source, str) else source
+        if not isinstance(pieces, list) or not all(isinstance(p, _SourceText) for p in pieces):
+            return None
+        # Where the wanted character sits in the cell's source, joined.
+        joined = "".join(pieces)
+        starts = [0] + [match.end() for match in _LINE_BREAK.finditer(joined)]
+        if line > len(starts):
+            return None
+        wanted = starts[line - 1] + column - 1
+        line_end = starts[line] if line < len(starts) else len(joined)
+        if wanted > line_end or wanted > len(joined):
+            return None
+        # Which source piece holds it, and where that is in the file.
+        before = 0
+        for piece in pieces:
+            if wanted < before + len(piece) or (piece is pieces[-1] and wanted == before + len(piece)):
+                offset = _raw_offset(text, piece, wanted - before)
+                break
+            before += len(piece)
+        else:
+            return None
+        if offset is None:
+            return None
+        breaks = list(_LINE_BREAK.finditer(text, 0, offset))
+        line_start = breaks[-1].end() if breaks else 0
+        return len(breaks) + 1, offset - line_start + 1

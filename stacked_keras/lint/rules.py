@@ -7,8 +7,10 @@ instead**) and, for the rules that read models, a `check(graph)` function.
 
 Codes:
 
-- SK0xx: the input could not be read (built by `input_finding` from the
-  front-ends' `UnreadableInput`; these rules have no `check`).
+- SK0xx: the input could not be read (SK001-SK005, built by `input_finding`
+  from the front-ends' `UnreadableInput`; these rules have no `check`), or
+  could be read only in part (SK006: the graph's wiring is not visible).
+  They are reported whatever `select` says, unless ignored.
 - SK1xx: the vertical connection between stacked recurrent layers (SK101
   broken connection, SK102 sequence into a per-sample head, SK103 time axis
   fabricated from a vector).
@@ -45,7 +47,7 @@ from stacked_keras.graph import (
 )
 from stacked_keras.lint.findings import Finding, Severity, UnreadableInput
 
-__all__ = ["Rule", "RULES", "check", "input_finding", "rule_page", "rules_table"]
+__all__ = ["Rule", "RULES", "check", "input_finding", "rule_page", "rules_table", "selected_rules"]
 
 
 @dataclass(frozen=True)
@@ -100,19 +102,6 @@ _DROPOUT_LAYERS = frozenset(
 _RESHAPING = TIME_FABRICATING - {"RepeatVector"}
 # Layers that keep the time axis of their input, to find a layer's timesteps.
 _TIME_KEEPING = _PASS_THROUGH | {"Embedding", "Masking", "TimeDistributed"}
-_CLASSIFICATION_LOSSES = frozenset(
-    {
-        "binarycrossentropy",
-        "bce",
-        "categoricalcrossentropy",
-        "sparsecategoricalcrossentropy",
-        "binaryfocalcrossentropy",
-        "categoricalfocalcrossentropy",
-        "hinge",
-        "squaredhinge",
-        "categoricalhinge",
-    }
-)
 _WRAPPER_DEPTH_LIMIT = 16
 
 
@@ -131,6 +120,20 @@ def _core_of(node: LayerNode) -> LayerNode:
             return current
         current = inner
     return current
+
+
+def _time_distributed_depth_of(node: LayerNode) -> int:
+    """How many TimeDistributed wrappers sit around the core, safe on wrapper cycles."""
+    depth = 0
+    current = node
+    for _ in range(_WRAPPER_DEPTH_LIMIT):
+        inner = getattr(current, "wrapped", None)
+        cls = _class_of(current)
+        if cls not in WRAPPERS or not isinstance(inner, LayerNode):
+            break
+        depth += cls == "TimeDistributed"
+        current = inner
+    return depth
 
 
 def _setting(node: LayerNode, key: str, default: Any = None) -> Any:
@@ -291,6 +294,7 @@ class _GraphView:
         self._classes = [_class_of(n) for n in self.nodes]
         self._cores = [_core_of(n) for n in self.nodes]
         self._recurrent = [_class_of(c) in RECURRENT_LAYERS for c in self._cores]
+        self._distributed = [_time_distributed_depth_of(n) for n in self.nodes]
         self._inputs = [
             getattr(n, "kind", None) == "input" or c == "InputLayer"
             for n, c in zip(self.nodes, self._classes)
@@ -315,6 +319,14 @@ class _GraphView:
 
     def is_input(self, i: int) -> bool:
         return self._inputs[i]
+
+    def time_distributed_depth(self, i: int) -> int:
+        """0 for a plain layer, 1 for `TimeDistributed(LSTM(..))`, and so on.
+
+        A recurrent layer of depth d runs over axis d + 1 of its input. Two
+        recurrent layers are stacked on one time axis only at the same depth.
+        """
+        return self._distributed[i]
 
     def return_sequences(self, i: int) -> Any:
         """True, False or UNKNOWN for a recurrent layer."""
@@ -373,6 +385,8 @@ class _GraphView:
 
         def compute(node: int, memo: dict) -> Any:
             if self.is_recurrent(node):
+                if self.time_distributed_depth(node):
+                    return True  # one output per outer timestep, whatever the inner flag
                 value = self.return_sequences(node)
                 return None if value is UNKNOWN else value
             cls = self.cls(node)
@@ -513,7 +527,7 @@ class _GraphView:
             if cls == "Embedding":
                 through_embedding = True
             elif self.is_recurrent(current):
-                if self.return_sequences(current) is not True:
+                if self.time_distributed_depth(current) == 0 and self.return_sequences(current) is not True:
                     return None
             elif not (cls in _TIME_KEEPING or self.is_input(current)):
                 return None
@@ -604,6 +618,46 @@ def _finding(rule: Rule, view: _GraphView, i: int, message: str, fix: str, *,
 
 
 # ---------------------------------------------------------------------------
+# SK006: a model whose wiring the front-end could not see
+# ---------------------------------------------------------------------------
+
+
+def _check_wiring_not_visible(view: _GraphView) -> list[Finding]:
+    graph = view.graph
+    reason = getattr(graph, "opaque", None)
+    if not isinstance(reason, str) or not reason.strip():
+        return []
+    rule = RULES["SK006"]
+    name = getattr(graph, "name", None)
+    model = name if isinstance(name, str) and name else None
+    location = _first_location(getattr(graph, "location", None))
+    path = location.path if location is not None and location.path else getattr(graph, "path", None)
+    if isinstance(path, os.PathLike):
+        path = os.fspath(path)
+    message = (
+        f"The linter cannot see how the layers of model {model or '(unnamed)'} are wired: "
+        f"{reason.strip().rstrip('.')}, so the rules that follow the data between layers "
+        "(SK101, SK102, SK103, SK201, SK203) checked nothing."
+    )
+    fix = (
+        "Lint the source file that defines the model instead (stacked-keras lint model.py), or "
+        "build the model with the functional API (keras.Model(inputs, outputs)) or keras.Sequential."
+    )
+    return [Finding(
+        code=rule.code,
+        name=rule.name,
+        severity=rule.severity,
+        message=message,
+        fix=fix,
+        path=path if isinstance(path, str) else None,
+        line=location.line if location is not None else None,
+        column=location.column if location is not None else None,
+        cell=location.cell if location is not None else None,
+        model=model,
+    )]
+
+
+# ---------------------------------------------------------------------------
 # SK101 and SK103: where a recurrent layer's last state goes
 # ---------------------------------------------------------------------------
 
@@ -617,6 +671,13 @@ def _last_state_destinations(view: _GraphView, r: int) -> list[tuple[int, int | 
     other layer, and at a merge whose other inputs are not known to be
     vectors too (adding a vector to a real sequence conditions it on
     purpose). Returns `(recurrent layer, reshape or None)` pairs.
+
+    Only recurrent layers at r's `TimeDistributed` depth count: they run over
+    the time axis r summed up. `TimeDistributed(LSTM(..))` returning its last
+    state into a plain LSTM hands it one vector per outer timestep, the
+    sequence that LSTM reads (a hierarchical model); and a vector into a
+    layer of another depth is a rank mismatch that `return_sequences` cannot
+    repair, so it is no broken vertical connection either.
     """
     found: list[tuple[int, int | None]] = []
     seen: set[tuple[int, bool]] = set()
@@ -629,7 +690,8 @@ def _last_state_destinations(view: _GraphView, r: int) -> list[tuple[int, int | 
                 continue
             seen.add(state)
             if view.is_recurrent(nxt):
-                found.append((nxt, reshape))
+                if view.time_distributed_depth(nxt) == view.time_distributed_depth(r):
+                    found.append((nxt, reshape))
             elif view.is_input(nxt) or view.cls(nxt) == "RepeatVector":
                 continue
             elif view.cls(nxt) in _RESHAPING:
@@ -787,43 +849,93 @@ def _head_activation(view: _GraphView, head: int, route: list[int]) -> str | Non
     return activation
 
 
+_SPARSE_LOSSES = frozenset({"sparsecategoricalcrossentropy"})
+_BINARY_LOSSES = frozenset({"binarycrossentropy", "bce", "binaryfocalcrossentropy"})
+
+
+def _loss_kinds(loss: str | None) -> tuple[str, ...]:
+    """How a loss reads its target: `"sparse"` (one class index per prediction)
+    or `"dense"` (a target shaped like the prediction); both when unknown."""
+    if loss is None:
+        return ("sparse", "dense")
+    return ("sparse",) if loss in _SPARSE_LOSSES else ("dense",)
+
+
+def _expected_targets(kinds: tuple[str, ...], steps: int | None,
+                      units: int | None) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The per-sample target shapes that fit a per-timestep and a per-sample model.
+
+    None in a shape stands for a size not known (the timesteps of a
+    variable-length input, the units of a head set at runtime).
+    """
+    per_timestep: list[tuple[Any, ...]] = []
+    per_sample: list[tuple[Any, ...]] = []
+    for kind in kinds:
+        if kind == "sparse":
+            per_timestep += [(steps,), (steps, 1)]
+            per_sample += [(), (1,)]
+        else:
+            per_timestep.append((steps, units))
+            if units in (None, 1):
+                per_timestep.append((steps,))  # Keras squeezes a last axis of 1
+            per_sample += [(units,), ()]
+    return per_timestep, per_sample
+
+
+def _shape_fits(expected: tuple[Any, ...], target: tuple[Any, ...]) -> bool:
+    return len(expected) == len(target) and all(
+        e is None or t is None or e == t for e, t in zip(expected, target)
+    )
+
+
 def _judge_head(view: _GraphView, r: int, head: int, route: list[int], output: int) -> tuple[str, str] | None:
-    """Decides how sure SK102 is for one head: `(severity, why)`, or None for a fine model."""
+    """Decides how sure SK102 is for one head: `(severity, why)`, or None for a fine model.
+
+    With the target's per-sample shape known, it is compared with the shapes
+    a per-timestep model and a per-sample model would be trained on, for the
+    kind of loss compiled: only per-timestep fits -> no finding; only
+    per-sample fits -> warning; both or neither -> info. Without a target,
+    only one sigmoid unit trained with binary cross-entropy (a per-sample
+    label, as in IMDB sentiment) is a warning; anything else may be a
+    per-timestep model (a tagger, a forecaster) and is info.
+    """
     graph = view.graph
     target = _shape_of(getattr(graph, "target_shape", None))
     steps = view.timesteps(r)
     units = _as_int(_setting(view.nodes[head], "units"))
+    loss = _output_loss(view, output)
     if target is not None:
-        if len(target) >= 2:
-            first = target[0]
-            if steps is not None and first is not None and first != steps:
-                return Severity.INFO, (
-                    f", and the target's shape {target} does not show whether one "
-                    "prediction per sample or per timestep is meant"
-                )
-            return None  # a per-timestep target: the model does what is asked
-        if len(target) == 1:
-            k = target[0]
-            undecided = (k is not None and k == steps and units in (None, 1)) or (
-                steps is None and units == 1 and k is not None and k > 1
+        per_timestep, per_sample = _expected_targets(_loss_kinds(loss), steps, units)
+        timestep_fit = any(_shape_fits(e, target) for e in per_timestep)
+        sample_fit = any(_shape_fits(e, target) for e in per_sample)
+        if timestep_fit and not sample_fit:
+            return None  # the target has a time axis: the model does what is asked
+        if sample_fit and not timestep_fit:
+            return Severity.WARNING, f" while the target has shape {target} per sample: one value per sample"
+        if sample_fit:
+            return Severity.INFO, (
+                f", and the target's shape {target} per sample fits both one value per timestep "
+                "and one value per sample"
             )
-            if undecided:
-                return Severity.INFO, (
-                    f", and the target's shape {target} could hold one value per timestep "
-                    "or several values per sample"
-                )
-        return Severity.WARNING, f" while the target has shape {target}: one value per sample"
+        return Severity.INFO, (
+            f", and the target's shape {target} per sample fits neither one value per timestep "
+            "nor one value per sample for this head and loss"
+        )
     if units is not None and units in view.vocabulary_sizes(r):
         return Severity.INFO, (
             ", one token per timestep over the Embedding's vocabulary: right for a language "
             "model, wrong if you want one prediction per sample"
         )
     activation = _head_activation(view, head, route)
-    loss = _output_loss(view, output)
-    if activation in ("sigmoid", "softmax") and loss in _CLASSIFICATION_LOSSES:
+    if units == 1 and activation == "sigmoid" and loss in _BINARY_LOSSES:
         return Severity.WARNING, (
-            f", but its {activation} activation and the classification loss ask for one "
-            "prediction per sample (Keras stops fit with a shape error)"
+            ", but its one sigmoid unit and the binary cross-entropy loss ask for one label per "
+            "sample: with a per-sample target, fit stops with a shape error"
+        )
+    if activation == "softmax" and units is not None and units > 1:
+        return Severity.INFO, (
+            ": right for a per-timestep tagger (one class per timestep), wrong if you want one "
+            "prediction per sample"
         )
     return Severity.INFO, (
         ": right for per-timestep regression or tagging, wrong if you want one prediction "
@@ -838,6 +950,8 @@ def _check_sequence_into_per_sample_head(view: _GraphView) -> list[Finding]:
     for r in range(len(view.nodes)):
         if not view.is_recurrent(r) or view.return_sequences(r) is not True:
             continue
+        if view.time_distributed_depth(r):
+            continue  # one output per outer timestep is what TimeDistributed is for
         heads = _heads_reached(view, r)
         if not heads or _is_decoder(view, r):
             continue
@@ -1139,6 +1253,52 @@ model.save("model.keras")                # the config travels with the weights
 Save the whole model again, or lint the code that builds it instead.
 """
 
+_SK006_DOC = """\
+## What it does
+Reports a model whose layers the linter can list but whose wiring it cannot
+see: a subclassed `keras.Model`, linted live (`stacked_keras.lint(model)`,
+`LintCallback`) or from its saved file or config. Such a model connects its
+layers in `call()`, Python code that the linter never runs, so the rules that
+follow the data from layer to layer (SK101, SK102, SK103, SK201, SK203) have
+nothing to follow (SK202 still checks each layer's settings). The finding
+is info; like every SK0xx code it is reported whatever `select` says, so
+that a model that was not really checked never passes for a clean one, and
+`ignore = ["SK006"]` silences it.
+
+## Why is this bad?
+A broken vertical connection inside `call()` (an LSTM returning its last
+state into another LSTM) goes unreported, and a clean report would be
+misleading.
+
+## Example
+```python
+import keras
+
+class Tagger(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.first = keras.layers.LSTM(64)
+        self.second = keras.layers.LSTM(32)
+
+    def call(self, x):
+        return self.second(self.first(x))
+```
+
+## Use instead
+```text
+$ stacked-keras lint tagger.py     # the source shows what call() does
+```
+Or build the model with the functional API, whose graph Keras records:
+```python
+import keras
+
+inputs = keras.Input(shape=(20, 8))
+x = keras.layers.LSTM(64, return_sequences=True)(inputs)
+outputs = keras.layers.LSTM(32)(x)
+model = keras.Model(inputs, outputs)
+```
+"""
+
 _SK101_DOC = """\
 ## What it does
 Checks for a recurrent layer that returns only its last state
@@ -1148,7 +1308,13 @@ recurrent layer, directly or through layers that keep the rank (`Dropout`,
 
 Not reported: a `RepeatVector` between the two layers (the deliberate bridge
 of an encoder-decoder), a state handed over as `initial_state` (that is not the
-layer's input), and a vector merged (`Add`, ...) into a real sequence. When
+layer's input), a vector merged (`Add`, ...) into a real sequence, and a
+recurrent layer inside `TimeDistributed` feeding a recurrent layer outside it:
+`TimeDistributed(LSTM(..))` runs over the inner axis (the words of each
+sentence) and hands one vector per outer timestep (per sentence) up, which is
+the sequence a hierarchical model's upper layer reads. Two recurrent layers
+both inside `TimeDistributed` are stacked on the inner axis and checked like
+any other stack. When
 `return_sequences` is not known statically (a variable, a function argument),
 the rule says nothing rather than guess: lint the live model or the saved file
 to check it. The finding names the wrapper a Keras summary shows (for
@@ -1197,29 +1363,41 @@ _SK102_DOC = """\
 Checks for a top recurrent layer that returns its whole sequence
 (`return_sequences=True`) while a `Dense` head reads that sequence directly
 (only rank-keeping layers in between, no `Flatten` or pooling) and gives a
-model output: the model then predicts one output per timestep.
+model output: the model then predicts one output per timestep. That is right
+for a tagger or a per-timestep forecaster and wrong for a classifier of
+whole sequences, so how sure the rule is depends on what the model says.
 
-How sure the rule is depends on what the model says:
+With the training target known (a live model linted with data:
+`stacked_keras.lint(model, target=y)` or `LintCallback(target=y)`), its shape
+per sample is compared with what each reading needs, for the loss compiled:
 
-- warning: the target is known to hold one value per sample (a live model
-  linted with data, e.g. `LintCallback(target=y)`), or the head is `sigmoid`
-  or `softmax` and the compiled loss is a classification loss (`binary_crossentropy`,
-  `categorical_crossentropy`, `sparse_categorical_crossentropy`, ...);
-- info: nothing decides it, e.g. a linear head with `mse` (per-timestep
-  regression, as in the TensorFlow time-series tutorial) or a head with as
-  many units as an `Embedding`'s vocabulary (a language model).
+| loss | one value per timestep | one value per sample |
+| --- | --- | --- |
+| `sparse_categorical_crossentropy` | `(T,)` or `(T, 1)` | `()` or `(1,)` |
+| any other (categorical, binary, regression) | `(T, units)`, or `(T,)` for one unit | `(units,)` or `()` |
+
+Only the per-timestep shape fits: no finding. Only the per-sample shape
+fits: warning. Both or neither: info. Without a target, one `sigmoid` unit
+trained with `binary_crossentropy` (a label per sequence, as in IMDB
+sentiment) is a warning; anything else is info, since it may be a tagger
+(`softmax` over several classes), a per-timestep regression (as in the
+TensorFlow time-series tutorial) or a language model (as many units as an
+`Embedding`'s vocabulary).
 
 Not reported: `TimeDistributed` heads, a `Flatten` or pooling layer before the
 head, decoders (a recurrent layer given an `initial_state`, or placed after a
-`RepeatVector`, and the layers above them), and models whose target is known
-to have a time axis.
+`RepeatVector`, and the layers above them), and a recurrent layer inside
+`TimeDistributed` (one output per outer timestep is what it is for).
 
 ## Why is this bad?
 `Dense` applied to a 3D tensor acts on every timestep, so the model outputs
-`(batch, timesteps, units)`. With a classification loss, `fit` stops with a
-shape error that does not name the cause; with a regression loss such as
-`mse`, Keras broadcasts the per-sample target over the timesteps and trains
-without complaint, and `predict` returns one prediction per timestep.
+`(batch, timesteps, units)`. Given one target per sample, a cross-entropy
+loss (binary, categorical or sparse categorical) stops `fit` with a shape
+error ("Arguments `target` and `output` must have the same rank", or "...
+the same shape") that does not name the layer to change; a regression loss
+such as `mse` with a one-unit head broadcasts the per-sample target over the
+timesteps and trains without complaint, and `predict` returns one
+prediction per timestep.
 
 ## Example
 ```python
@@ -1247,7 +1425,8 @@ model = keras.Sequential([
 model.compile(optimizer="adam", loss="binary_crossentropy")
 ```
 When one prediction per timestep is what you want, say so with
-`keras.layers.TimeDistributed(keras.layers.Dense(1))`.
+`keras.layers.TimeDistributed(keras.layers.Dense(1))`, or lint with the
+target (`LintCallback(target=y_train)`) so the rule can see it.
 """
 
 _SK103_DOC = """\
@@ -1299,7 +1478,8 @@ model = keras.Sequential([
 _SK201_DOC = """\
 ## What it does
 Checks for two or more `SimpleRNN` layers stacked in one chain (connected
-directly or through rank-keeping layers).
+directly or through rank-keeping layers, a `SimpleRNN` inside
+`TimeDistributed` under one outside it included: the gradient crosses both).
 
 ## Why is this bad?
 A SimpleRNN multiplies its gradient by the same recurrent matrix at every
@@ -1376,8 +1556,9 @@ model = keras.Sequential([
 
 _SK203_DOC = """\
 ## What it does
-Checks for a chain of three or more stacked recurrent layers in a model with
-no regularization anywhere: no `dropout` or `recurrent_dropout` above zero,
+Checks for a chain of three or more stacked recurrent layers (a recurrent
+layer inside `TimeDistributed` under one outside it counts as one level of a
+hierarchical stack) in a model with no regularization anywhere: no `dropout` or `recurrent_dropout` above zero,
 no dropout layer (`Dropout`, `SpatialDropout1D`, `GaussianDropout`,
 `GaussianNoise`, ...), no `ActivityRegularization` and no kernel, recurrent,
 bias or activity regularizer. A setting not known statically counts as
@@ -1437,6 +1618,7 @@ _INPUT_FIXES = {
 
 # The checks by code, on a graph view: `check` builds one view for all of them.
 _VIEW_CHECKS: dict[str, Callable[[_GraphView], list[Finding]]] = {
+    "SK006": _check_wiring_not_visible,
     "SK101": _check_broken_vertical_connection,
     "SK102": _check_sequence_into_per_sample_head,
     "SK103": _check_fabricated_time_axis,
@@ -1473,6 +1655,9 @@ RULES: dict[str, Rule] = {
              "A model config cannot be read (bad JSON, missing keys, broken graph).", _SK004_DOC),
         Rule("SK005", "archive-refused", Severity.ERROR,
              "A .keras or .h5 file is corrupt, too large, or holds no model config.", _SK005_DOC),
+        Rule("SK006", "wiring-not-visible", Severity.INFO,
+             "A model's layers are wired in code the linter does not run (a subclassed Model).",
+             _SK006_DOC, check=_graph_check("SK006")),
         Rule("SK101", "broken-vertical-connection", Severity.ERROR,
              "A recurrent layer that returns one vector feeds another recurrent layer.",
              _SK101_DOC, fixable=True,
@@ -1545,11 +1730,40 @@ def _code_patterns(value: Any, argument: str) -> list[str] | None:
                 f"{argument} has {item!r}, which matches no rule; known codes: {', '.join(RULES)}"
             )
         patterns.append(pattern)
+    if not patterns and argument == "select":
+        raise ValueError(
+            f"select names no rule (known codes: {', '.join(RULES)}); give rule codes or prefixes "
+            f"such as ['SK101', 'SK2'], or None to run every rule; got {value!r}"
+        )
     return patterns
 
 
 def _longest_match(code: str, patterns: list[str]) -> int:
     return max((len(p) for p in patterns if code.startswith(p)), default=-1)
+
+
+def selected_rules(select: Any = None, ignore: Any = None) -> list[Rule]:
+    """The rules `check` runs for `select` and `ignore` (see `check`).
+
+    Args:
+        select: rule codes or prefixes to run, or None for every rule.
+        ignore: rule codes or prefixes not to run, or None.
+
+    Returns:
+        The rules, in code order.
+
+    Raises:
+        TypeError: if `select` or `ignore` is not a string or an iterable of
+            strings.
+        ValueError: if either names a code that matches no rule, or `select`
+            names no rule at all (`""`, `[]`).
+
+    Example:
+
+    >>> [rule.code for rule in selected_rules(select="SK1", ignore="SK102")]
+    ['SK001', 'SK002', 'SK003', 'SK004', 'SK005', 'SK006', 'SK101', 'SK103']
+    """
+    return _chosen_rules(select, ignore)
 
 
 def _chosen_rules(select: Any, ignore: Any) -> list[Rule]:
@@ -1558,6 +1772,9 @@ def _chosen_rules(select: Any, ignore: Any) -> list[Rule]:
     chosen = []
     for code, rule in RULES.items():
         chosen_by = 0 if selected is None else _longest_match(code, selected)
+        if code.startswith("SK0"):
+            # What could not be read is reported whatever `select` says.
+            chosen_by = max(chosen_by, 0)
         if chosen_by < 0:
             continue
         if _longest_match(code, ignored) >= chosen_by:
@@ -1579,6 +1796,8 @@ def check(graph: ModelGraph, *, select: Any = None, ignore: Any = None) -> list[
     A code selected or ignored by prefix follows the most specific match, as
     in ruff: `select=["SK1"], ignore=["SK102"]` runs SK101 and SK103, and
     `select=["SK101"], ignore=["SK1"]` still runs SK101. On a tie, ignore wins.
+    The SK0xx rule SK006 (wiring not visible) runs whatever `select` says,
+    unless ignored: a model that could not be checked is never reported clean.
 
     Args:
         graph: the model, as a front-end built it.
@@ -1593,7 +1812,8 @@ def check(graph: ModelGraph, *, select: Any = None, ignore: Any = None) -> list[
     Raises:
         TypeError: if `graph` is not a `ModelGraph`, or `select`/`ignore` is
             not a string or an iterable of strings.
-        ValueError: if `select` or `ignore` names a code that matches no rule.
+        ValueError: if `select` or `ignore` names a code that matches no rule,
+            or `select` names no rule at all (`""`, `[]`).
 
     Example:
 
@@ -1717,7 +1937,7 @@ def rules_table() -> str:
 
     Example:
 
-    >>> print(rules_table().splitlines()[5])  # doctest: +NORMALIZE_WHITESPACE
+    >>> print(rules_table().splitlines()[6])  # doctest: +NORMALIZE_WHITESPACE
     SK101  error    fix  broken-vertical-connection  A recurrent layer that returns one vector feeds another recurrent layer.
     """
     width = max(len(rule.name) for rule in RULES.values())

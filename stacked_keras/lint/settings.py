@@ -76,7 +76,7 @@ class SettingsError(ValueError):
     """
 
 
-def parse_codes(value: Any, *, setting: str) -> tuple[str, ...]:
+def parse_codes(value: Any, *, setting: str, allow_empty: bool = True) -> tuple[str, ...]:
     """Reads a list of rule codes or prefixes.
 
     Accepts a comma-separated string (`"SK101,SK2"`, as on the command line)
@@ -86,13 +86,17 @@ def parse_codes(value: Any, *, setting: str) -> tuple[str, ...]:
     Args:
         value: the string or list to read.
         setting: the name of the setting, for error messages (`"select"`).
+        allow_empty: whether no code at all (`""`, `[]`) is accepted.
+            `ignore` may ignore nothing; a `select` that selects nothing
+            would report nothing, so it is refused. Defaults to True.
 
     Returns:
         The codes, in the order given, without duplicates.
 
     Raises:
         SettingsError: for anything that is not a code or prefix of a known
-            rule, naming `setting`, the value and the known codes.
+            rule, naming `setting`, the value and the known codes; and for
+            no code at all when `allow_empty` is False.
 
     Example:
 
@@ -126,6 +130,11 @@ def parse_codes(value: Any, *, setting: str) -> tuple[str, ...]:
             )
         if code not in codes:
             codes.append(code)
+    if not codes and not allow_empty:
+        raise SettingsError(
+            f"{setting} names no rule (known codes: {', '.join(_known_codes())}); give rule codes "
+            f"or prefixes such as SK101,SK2, or leave it out to run every rule; got {value!r}"
+        )
     return tuple(codes)
 
 
@@ -387,7 +396,7 @@ def settings_from_table(table: Mapping[str, Any], *, root: str = ".",
                 f"unknown setting {key!r}{where}; accepted settings: {', '.join(_ACCEPTED_KEYS)}"
             )
         if name == "select":
-            values["select"] = parse_codes(value, setting=setting)
+            values["select"] = parse_codes(value, setting=setting, allow_empty=False)
         elif name == "ignore":
             values["ignore"] = parse_codes(value, setting=setting)
         elif name == "fail-on":
