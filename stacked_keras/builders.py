@@ -710,6 +710,8 @@ def build_stack(spec: StackSpec, *, stacklevel: int = 1) -> Any:
 
     import keras
 
+    from stacked_keras.time_distributed import TimeDistributed
+
     layers = keras.layers
     if spec.vocab_size is not None:
         inputs = keras.Input(shape=(spec.timesteps,), dtype="int32", name="tokens")
@@ -762,7 +764,7 @@ def build_stack(spec: StackSpec, *, stacklevel: int = 1) -> Any:
             "tagger": "softmax",
         }[spec.head]
         if spec.output == "sequence":
-            head = layers.TimeDistributed(
+            head = TimeDistributed(
                 layers.Dense(spec.head_units, activation=activation, name="head_dense"),
                 name="head",
             )

@@ -48,6 +48,7 @@ __all__ = [
     "TIME_COLLAPSING",
     "TIME_FABRICATING",
     "KERAS_DEFAULTS",
+    "OWN_LAYERS",
     "canonical_class",
 ]
 
@@ -204,6 +205,15 @@ _ALIASES = {
     "GlobalAvgPool2D": "GlobalAveragePooling2D",
     "GlobalMaxPool2D": "GlobalMaxPooling2D",
     "Input": "InputLayer",
+}
+
+
+# stacked-keras's own registered layers (`package>Name`), and the Keras layer
+# each one computes exactly like: front-ends and the reference treat them as it.
+OWN_LAYERS = {
+    "stacked_keras>TimeDistributed": "TimeDistributed",
+    "stacked_keras>FusedLSTM": "LSTM",
+    "stacked_keras>FusedGRU": "GRU",
 }
 
 

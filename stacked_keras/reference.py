@@ -843,14 +843,20 @@ def _evaluator_for(layer: Any) -> Callable[[Any, _LayerCall], tuple[list[np.ndar
     """The NumPy evaluator of a layer; only exact Keras classes qualify.
 
     A subclass may override `call`, so it is not assumed to compute what its
-    parent computes.
+    parent computes; stacked-keras's own layers (`graph.OWN_LAYERS`) are
+    tested to compute exactly like theirs and are evaluated as them.
     """
     import keras
 
     if _is_mask_operation(layer):
         return _eval_mask_operation
+    from stacked_keras.graph import OWN_LAYERS
+
     name = type(layer).__name__
     keras_class = getattr(keras.layers, name, None)
+    own = OWN_LAYERS.get(keras.saving.get_registered_name(type(layer)))
+    if own is not None:  # stacked-keras's layers compute exactly like these
+        name, keras_class = own, type(layer)
     if name not in _EVALUATORS or type(layer) is not keras_class:
         kind = "layer" if isinstance(layer, keras.layers.Layer) else "operation"
         raise ValueError(

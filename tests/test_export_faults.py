@@ -245,19 +245,21 @@ def test_reloaded_model_returns_values_without_a_mask_which_is_tokens_not_zero(m
     assert getattr(reloaded(PADDED), "_keras_mask", None) is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Keras 3.15.1 bug: TimeDistributed traced with an unknown time axis maps over the batch "
-    "(vectorized_map over ops.arange(input_shape[0]) taken before its transpose), so a tagger head, "
-    "and the seq2seq preset, export with output (batch, batch, classes) and verification refuses them; "
-    "export.py could trace TimeDistributed through a reshape while writing, as it does for cuDNN",
-)
 def test_tagger_head_exports_with_a_dynamic_time_axis(tmp_path):
     keras.utils.set_random_seed(5)
     model = deep_gru([4, 4], vocab_size=20, bidirectional=True, head="tagger", num_classes=3, compile=False)
     result = export_saved_model(model, tmp_path / "tagger")
     served = tf.saved_model.load(str(result.path)).signatures[SERVING](tokens=tf.constant(PADDED))["output_0"]
     assert served.shape == (3, 7, 3)
+
+
+def test_seq2seq_preset_exports_and_serves_any_length(tmp_path):
+    from stacked_keras import zoo
+
+    keras.utils.set_random_seed(6)
+    model = zoo.build("seq2seq-attention", units=[4, 4], compile=False)
+    result = export_saved_model(model, tmp_path / "seq2seq")
+    assert result.max_abs_diff <= 1e-5
 
 
 # -- made on a GPU, served on a CPU ----------------------------------------------------------

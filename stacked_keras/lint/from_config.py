@@ -43,6 +43,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from stacked_keras.graph import (
+    OWN_LAYERS,
     RECURRENT_LAYERS,
     UNKNOWN,
     WRAPPERS,
@@ -140,7 +141,9 @@ def custom_class_name(class_name: str, registered_name: Any, module: Any) -> str
 
     A user's own `LSTM` class is not Keras's LSTM: it keeps its registered
     name (`"my_lab>LSTM"`) or its module (`"my_lab.layers>LSTM"`), so no rule
-    mistakes it for a recurrent layer. Keras's own classes keep their name.
+    mistakes it for a recurrent layer. Keras's own classes keep their name,
+    and stacked-keras's own layers take the name of the Keras layer they
+    compute like (`graph.OWN_LAYERS`).
 
     Args:
         class_name: the class name (`"LSTM"`).
@@ -155,6 +158,8 @@ def custom_class_name(class_name: str, registered_name: Any, module: Any) -> str
     >>> custom_class_name("LSTM", "my_lab>LSTM", "my_lab.layers")
     'my_lab>LSTM'
     """
+    if registered_name in OWN_LAYERS:  # stacked-keras's layers compute like Keras's
+        return OWN_LAYERS[registered_name]
     if isinstance(registered_name, str) and ">" in registered_name:
         return registered_name
     if isinstance(module, str) and module and not module.startswith(("keras", "tf_keras", "tensorflow")):

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from stacked_keras.graph import RECURRENT_LAYERS, WRAPPERS, LayerNode, ModelGraph, canonical_class
+from stacked_keras.graph import OWN_LAYERS, RECURRENT_LAYERS, WRAPPERS, LayerNode, ModelGraph, canonical_class
 from stacked_keras.lint.from_config import custom_class_name, loss_name, op_name
 
 __all__ = ["graph_from_model", "check_model"]
@@ -130,12 +130,15 @@ class _ModelWalker:
         elif not isinstance(layer, self.Layer):
             kind, cls = "op", op_name(class_name)
         else:
-            cls = canonical_class(class_name)
-            if cls in RECURRENT_LAYERS or cls in WRAPPERS:
-                # A user class that merely shares a Keras name is not that layer.
-                from keras.saving import get_registered_name
+            from keras.saving import get_registered_name
 
-                cls = custom_class_name(class_name, get_registered_name(type(layer)), type(layer).__module__)
+            registered = get_registered_name(type(layer))
+            cls = canonical_class(class_name)
+            if registered in OWN_LAYERS or cls in RECURRENT_LAYERS or cls in WRAPPERS:
+                # stacked-keras's own layers count as the Keras layer they
+                # compute like; a user class that merely shares a Keras name
+                # is not that layer.
+                cls = custom_class_name(class_name, registered, type(layer).__module__)
             inner = None
             if cls == "Bidirectional":
                 inner = getattr(layer, "forward_layer", None)

@@ -590,6 +590,8 @@ def _make_layers(spec: Seq2SeqSpec) -> dict[str, Any]:
     """Creates every layer of the model, named by role."""
     import keras
 
+    from stacked_keras.time_distributed import TimeDistributed
+
     layers = keras.layers
     recurrent = {"lstm": layers.LSTM, "gru": layers.GRU}[spec.cell]
     made: dict[str, Any] = {
@@ -614,7 +616,7 @@ def _make_layers(spec: Seq2SeqSpec) -> dict[str, Any]:
     else:
         made["attention"] = layers.AdditiveAttention(name="attention")
     made["context_concat"] = layers.Concatenate(name="context_concat")
-    made["head"] = layers.TimeDistributed(
+    made["head"] = TimeDistributed(
         layers.Dense(spec.target_vocab, activation="softmax", name="head_dense"), name="head"
     )
     return made
