@@ -452,6 +452,8 @@ def export_saved_model(
     overwrite: bool = False,
     verify: bool = True,
     atol: float = 1e-5,
+    batch_shards: int | str = 1,
+    jit_compile: bool = False,
 ) -> ExportResult:
     """Exports a Keras model as a TensorFlow SavedModel that serves anywhere.
 
@@ -482,6 +484,14 @@ def export_saved_model(
             always made.
         atol: the largest absolute difference accepted between the reloaded
             model's outputs and the live model's. Defaults to `1e-5`.
+        batch_shards: split each served batch into this many parts that run
+            concurrently (an int, or `"auto"`: one per CPU core, at most 4);
+            see `stacked_keras.serving.inference_callable`. Defaults to 1
+            (the plain forward pass).
+        jit_compile: whether each part is compiled with XLA when served
+            (once per new input shape). Defaults to `False`. On a 2-core CPU,
+            `batch_shards="auto", jit_compile=True` serves a 3 x 128 LSTM
+            stack about 1.7x faster than the default (README, Performance).
 
     Returns:
         An `ExportResult`: the path, the input signature, the largest
@@ -536,7 +546,9 @@ def export_saved_model(
     max_abs_diff: list[float] = []
 
     def write(directory: pathlib.Path) -> None:
-        _write_saved_model(model, input_signature, directory)
+        _write_saved_model(
+            model, input_signature, directory, batch_shards=batch_shards, jit_compile=jit_compile
+        )
         if verify:
             max_abs_diff.append(
                 _verify_saved_model(model, input_signature, directory, atol)
@@ -554,14 +566,21 @@ def export_saved_model(
 
 
 def _write_saved_model(
-    model: keras.Model, input_signature: Any, directory: pathlib.Path
+    model: keras.Model,
+    input_signature: Any,
+    directory: pathlib.Path,
+    *,
+    batch_shards: int | str = 1,
+    jit_compile: bool = False,
 ) -> None:
+    from stacked_keras.serving import inference_callable
+
     archive = keras.export.ExportArchive()
     with generic_rnn_kernels(model):
         archive.track(model)
         serve = archive.add_endpoint(
             name="serve",
-            fn=lambda inputs: model(inputs, training=False),
+            fn=inference_callable(model, batch_shards=batch_shards, jit_compile=jit_compile),
             input_signature=[input_signature],
         )
         try:
