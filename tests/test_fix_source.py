@@ -462,7 +462,7 @@ _STATEMENTS = [
 ]
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.sampled_from(_STATEMENTS), min_size=1, max_size=7))
 def test_fixing_removes_every_broken_connection_it_does_not_skip(statements):
     source = _HEADER + "\n".join(statements) + "\n"
