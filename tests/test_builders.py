@@ -573,3 +573,41 @@ def test_two_layer_lstm_learns_a_toy_task():
     assert np.isfinite(history.history["loss"]).all()
     assert history.history["loss"][-1] < history.history["loss"][0]
     assert after < 0.5 * before
+
+
+# --- the argument list is written once ----------------------------------------------
+
+
+def test_deep_rnn_signature_is_the_one_normalize_stack_arguments_declares():
+    from stacked_keras.stack_arguments import STACK_ARGUMENT_NAMES
+
+    assert inspect.signature(deep_rnn).parameters == inspect.signature(
+        normalize_stack_arguments
+    ).parameters
+    assert tuple(inspect.signature(deep_rnn).parameters) == STACK_ARGUMENT_NAMES
+
+
+def test_one_cell_builders_show_every_argument_but_cell():
+    expected = [name for name in inspect.signature(deep_rnn).parameters if name != "cell"]
+    for builder in (deep_lstm, deep_gru, deep_simple_rnn):
+        parameters = inspect.signature(builder).parameters
+        assert list(parameters) == expected
+        assert parameters["dropout"].default == 0.0
+        assert parameters["input_shape"].kind is inspect.Parameter.KEYWORD_ONLY
+
+
+def test_as_arguments_and_zoo_spec_keys_are_the_signature():
+    from stacked_keras.zoo.specs import BUILDER_ARGUMENTS
+
+    names = tuple(inspect.signature(deep_rnn).parameters)
+    spec = normalize_stack_arguments("lstm", [3, 2], input_shape=(None, 3))
+    assert tuple(spec.as_arguments()) == names
+    assert BUILDER_ARGUMENTS["deep_rnn"] == names
+
+
+def test_spec_and_argument_modules_have_running_examples():
+    from stacked_keras import stack_arguments
+
+    failures, attempted = doctest.testmod(stack_arguments, verbose=False)
+    assert attempted >= 2
+    assert failures == 0

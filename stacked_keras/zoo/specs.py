@@ -26,6 +26,7 @@ only, and `args["compile"]`, a build choice). So for any valid spec `s`:
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import re
@@ -34,6 +35,7 @@ from typing import Any
 
 from stacked_keras.builders import (
     CELL_KWARGS,
+    STACK_ARGUMENT_NAMES,
     build_stack,
     normalize_stack_arguments,
 )
@@ -54,17 +56,10 @@ SPEC_FORMAT = 1
 BUILDERS = ("deep_rnn", "seq2seq")
 _SPEC_KEYS = ("format", "builder", "args", "preset")
 
-# The keyword arguments each builder accepts in a spec's "args".
+# The keyword arguments each builder accepts in a spec's "args", read from its signature.
 BUILDER_ARGUMENTS: dict[str, tuple[str, ...]] = {
-    "deep_rnn": (
-        "cell", "units", "input_shape", "vocab_size", "embedding_dim", "mask_zero",
-        "bidirectional", "merge_mode", "dropout", "recurrent_dropout", "layer_norm",
-        "residual", "output", "head", "num_classes", "cell_kwargs", "compile", "name",
-    ),
-    "seq2seq": (
-        "cell", "units", "source_vocab", "target_vocab", "embedding_dim",
-        "attention", "dropout", "compile", "name",
-    ),
+    "deep_rnn": STACK_ARGUMENT_NAMES,
+    "seq2seq": tuple(inspect.signature(seq2seq_module.seq2seq).parameters),
 }
 _REQUIRED_ARGUMENTS = {
     "deep_rnn": ("cell", "units"),
