@@ -112,7 +112,6 @@ def _check_timesteps(value: Any) -> int | None:
     return _check_positive_int("input_shape[0] (timesteps)", value)
 
 
-
 def normalize_stack_arguments(
     cell: str | Sequence[str],
     units: int | Sequence[int],
@@ -175,7 +174,50 @@ def normalize_stack_arguments(
     >>> spec.layer_names, spec.return_sequences
     (('lstm_1', 'lstm_2'), (True, False))
     """
-    # Depth comes from units.
+    unit_counts, cells = _depth_and_cells(cell, units)
+    timesteps, features, vocab_size, embedding = _input_description(
+        input_shape, vocab_size, embedding_dim, unit_counts[0]
+    )
+    mask_zero = _check_bool("mask_zero", mask_zero)
+    bidirectional_flags, dropouts, recurrent_dropouts, norms = _per_layer_values(
+        len(unit_counts), bidirectional, merge_mode, dropout, recurrent_dropout, layer_norm
+    )
+    residual = _check_bool("residual", residual)
+    kwargs_per_layer = _cell_kwargs_per_layer(cell_kwargs, cells)
+    head, output, num_classes = _head_and_output(head, output, num_classes)
+    compile = _check_bool("compile", compile)
+    if name is None:
+        name = f"deep_{cells[0]}" if len(set(cells)) == 1 else "deep_mixed"
+    elif not isinstance(name, str) or not name:
+        raise ValueError(f"name must be a non-empty string or None, got {name!r}")
+
+    spec = StackSpec(
+        cells=cells,
+        units=unit_counts,
+        timesteps=timesteps,
+        features=features,
+        vocab_size=vocab_size,
+        embedding_dim=embedding,
+        mask_zero=mask_zero,
+        bidirectional=bidirectional_flags,
+        merge_mode=merge_mode,
+        dropout=dropouts,
+        recurrent_dropout=recurrent_dropouts,
+        layer_norm=norms,
+        residual=residual,
+        output=output,
+        head=head,
+        num_classes=num_classes,
+        cell_kwargs=kwargs_per_layer,
+        compile=compile,
+        name=name,
+    )
+    _check_residual(spec)
+    return spec
+
+
+def _depth_and_cells(cell: Any, units: Any) -> tuple[tuple[int, ...], tuple[str, ...]]:
+    """The unit count and cell type of each layer; the depth comes from `units`."""
     if _is_list(units):
         if len(units) == 0:
             raise ValueError(
@@ -207,8 +249,13 @@ def normalize_stack_arguments(
             f"cell must be one of {accepted} or a list of them (one per layer), "
             f"got {cell!r}"
         )
+    return unit_counts, cells
 
-    # The input.
+
+def _input_description(
+    input_shape: Any, vocab_size: Any, embedding_dim: Any, first_units: int
+) -> tuple[int | None, int | None, int | None, int | None]:
+    """(timesteps, features, vocab_size, embedding_dim) of numeric or token input."""
     if vocab_size is None:
         if input_shape is None:
             raise ValueError(
@@ -247,13 +294,22 @@ def normalize_stack_arguments(
             )
         features = None
         embedding = (
-            unit_counts[0]
+            first_units
             if embedding_dim is None
             else _check_positive_int("embedding_dim", embedding_dim)
         )
-    mask_zero = _check_bool("mask_zero", mask_zero)
+    return timesteps, features, vocab_size, embedding
 
-    # Per-layer options.
+
+def _per_layer_values(
+    depth: int,
+    bidirectional: Any,
+    merge_mode: Any,
+    dropout: Any,
+    recurrent_dropout: Any,
+    layer_norm: Any,
+) -> tuple[tuple[bool, ...], tuple[float, ...], tuple[float, ...], tuple[bool, ...]]:
+    """One bidirectional flag, dropout, recurrent dropout and layer_norm per layer."""
     bidirectional_flags = tuple(
         _check_bool(f"bidirectional[{i}]" if _is_list(bidirectional) else "bidirectional", b)
         for i, b in enumerate(
@@ -289,21 +345,27 @@ def normalize_stack_arguments(
     else:
         between = _check_bool("layer_norm", layer_norm)
         norms = (between,) * (depth - 1) + (False,)
-    residual = _check_bool("residual", residual)
+    return bidirectional_flags, dropouts, recurrent_dropouts, norms
 
+
+def _cell_kwargs_per_layer(cell_kwargs: Any, cells: tuple[str, ...]) -> tuple[dict[str, Any], ...]:
+    """One checked dict of extra recurrent-layer arguments per layer."""
     if _is_list(cell_kwargs):
         kwargs_per_layer = tuple(
             _check_cell_kwargs(f"cell_kwargs[{i}]", k, c)
             for i, (k, c) in enumerate(
-                zip(_per_layer("cell_kwargs", cell_kwargs, depth, "one dict"), cells)
+                zip(_per_layer("cell_kwargs", cell_kwargs, len(cells), "one dict"), cells)
             )
         )
     else:
         kwargs_per_layer = tuple(
             _check_cell_kwargs("cell_kwargs", cell_kwargs, c) for c in cells
         )
+    return kwargs_per_layer
 
-    # Output and head.
+
+def _head_and_output(head: Any, output: Any, num_classes: Any) -> tuple[str | None, str, int | None]:
+    """The head, the top layer's output and the head's class count, checked together."""
     if head is not None and head not in HEADS:
         accepted = ", ".join(repr(h) for h in HEADS)
         raise ValueError(f"head must be None or one of {accepted}, got {head!r}")
@@ -340,35 +402,12 @@ def normalize_stack_arguments(
         if num_classes is not None:
             num_classes = _check_positive_int("num_classes", num_classes)
             num_classes = None if num_classes == 1 else num_classes
+    return head, output, num_classes
 
-    compile = _check_bool("compile", compile)
-    if name is None:
-        name = f"deep_{cells[0]}" if len(set(cells)) == 1 else "deep_mixed"
-    elif not isinstance(name, str) or not name:
-        raise ValueError(f"name must be a non-empty string or None, got {name!r}")
 
-    spec = StackSpec(
-        cells=cells,
-        units=unit_counts,
-        timesteps=timesteps,
-        features=features,
-        vocab_size=vocab_size,
-        embedding_dim=embedding,
-        mask_zero=mask_zero,
-        bidirectional=bidirectional_flags,
-        merge_mode=merge_mode,
-        dropout=dropouts,
-        recurrent_dropout=recurrent_dropouts,
-        layer_norm=norms,
-        residual=residual,
-        output=output,
-        head=head,
-        num_classes=num_classes,
-        cell_kwargs=kwargs_per_layer,
-        compile=compile,
-        name=name,
-    )
-    if residual and not spec.functional:
+def _check_residual(spec: StackSpec) -> None:
+    """Refuses residual=True when no layer can take a residual connection."""
+    if spec.residual and not spec.functional:
         pairs = ", ".join(
             f"{layer} {w_in}->{w_out}"
             for layer, w_in, w_out in zip(
@@ -382,9 +421,6 @@ def normalize_stack_arguments(
             "layer returns a sequence only with output='sequence'); make "
             "consecutive widths equal or set residual=False"
         )
-    return spec
-
-
 
 
 # `deep_rnn`'s keyword arguments, in order, read from the one signature that lists them.

@@ -611,3 +611,15 @@ def test_spec_and_argument_modules_have_running_examples():
     failures, attempted = doctest.testmod(stack_arguments, verbose=False)
     assert attempted >= 2
     assert failures == 0
+
+
+def test_spec_and_validation_modules_import_no_keras():
+    script = (
+        "import sys\n"
+        "import stacked_keras.stack_spec, stacked_keras.stack_arguments\n"
+        "print(sorted(m for m in ('keras', 'tensorflow') if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.splitlines() == ["[]"]
