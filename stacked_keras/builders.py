@@ -7,10 +7,12 @@ returns its whole sequence, so that layer L receives the hidden states
 H_t^{L-1} of the layer below at every timestep (the vertical connection); the
 decision comes from `stacked_keras.stack.return_sequences_for` and nowhere else.
 
-Arguments are checked by a pure function, `normalize_stack_arguments`, which
-returns a frozen `StackSpec` before any Keras object exists (and without
+Arguments are checked by a pure function, `normalize_stack_arguments`
+(`stacked_keras.stack_arguments`), which returns a frozen `StackSpec`
+(`stacked_keras.stack_spec`) before any Keras object exists (and without
 importing Keras), so the zoo and the command line share one validation path.
-`build_stack` turns a `StackSpec` into a model. Keras is imported only there.
+This module assembles: `build_stack` turns a `StackSpec` into a model, and
+Keras is imported only there. It re-exports the names of both modules.
 
 Layer names speak the language of the stack: recurrent layer L is
 `{cell}_{L}` (`lstm_1`, `gru_2`, `simple_rnn_3`), a bidirectional one is the

@@ -623,3 +623,45 @@ def test_spec_and_validation_modules_import_no_keras():
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
     )
     assert result.stdout.splitlines() == ["[]"]
+
+
+def _documented_arguments(function):
+    """The argument names of a Keras-style docstring's Args section, in order."""
+    import re
+
+    doc = inspect.getdoc(function)
+    section = doc.split("Args:\n", 1)[1].split("\n\n", 1)[0]
+    return [match.group(1) for match in re.finditer(r"^    (\w+): ", section, re.MULTILINE)]
+
+
+def _argument_rows(function):
+    """(name, default, description) of each documented argument, description on one line."""
+    import re
+
+    doc = inspect.getdoc(function)
+    section = doc.split("Args:\n", 1)[1].split("\n\n", 1)[0]
+    parameters = inspect.signature(function).parameters
+    rows = []
+    for match in re.finditer(r"^    (\w+): (.*?)(?=^    \w+: |\Z)", section, re.MULTILINE | re.DOTALL):
+        name, text = match.group(1), " ".join(match.group(2).split())
+        default = parameters[name].default
+        shown = "required" if default is inspect.Parameter.empty else f"`{default!r}`"
+        rows.append(f"| `{name}` | {shown} | {text} |")
+    return rows
+
+
+def test_docstrings_document_exactly_the_signature():
+    names = list(inspect.signature(deep_rnn).parameters)
+    assert _documented_arguments(deep_rnn) == names
+    assert _documented_arguments(normalize_stack_arguments) == names
+
+
+def test_docs_argument_table_matches_deep_rnn():
+    from pathlib import Path
+
+    table = ["| Argument | Default | Meaning |", "| --- | --- | --- |", *_argument_rows(deep_rnn)]
+    docs = Path(__file__).resolve().parents[1] / "docs" / "builders.md"
+    text = docs.read_text(encoding="utf-8")
+    start = text.index("| Argument |")
+    written = text[start:].split("\n\n", 1)[0].strip().splitlines()
+    assert written == table, "docs/builders.md is stale; its table should read:\n" + "\n".join(table)
