@@ -145,6 +145,9 @@ class OnnxGraphWriter:
             if isinstance(layer, keras.layers.Embedding)
         ]
         self.smallest_vocabulary = min(vocabularies) if vocabularies else 2
+        for layer in model._flatten_layers(include_self=False, recursive=True):
+            if "Attention" in type(layer).__name__:  # an attention decoder: say so first
+                raise self.refuse(layer, "it is an attention layer")
         graph_inputs = []
         values: dict[int, tuple[str, str | None]] = {}
         for index, tensor in enumerate(symbolic_inputs):
