@@ -1,0 +1,69 @@
+"""Serving exported ONNX files with onnxruntime and OpenVINO."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+pytest.importorskip("onnxruntime")
+
+from stacked_keras.onnx_export import export_onnx
+from stacked_keras.onnx_serving import onnx_session
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    model = keras.Sequential([keras.Input((None, 3)), keras.layers.LSTM(5, return_sequences=True),
+                              keras.layers.GRU(4), keras.layers.Dense(2)])
+    path = tmp_path_factory.mktemp("onnx") / "model.onnx"
+    export_onnx(model, path)
+    return model, path
+
+
+@pytest.mark.parametrize("runtime", ["onnxruntime", "openvino"])
+def test_session_matches_keras_in_fp32(exported, runtime):
+    if runtime == "openvino":
+        pytest.importorskip("openvino")
+    model, path = exported
+    session = onnx_session(path, runtime=runtime, threads=1)
+    x = np.random.default_rng(1).standard_normal((4, 9, 3)).astype("float32")
+    np.testing.assert_allclose(session(x), keras.ops.convert_to_numpy(model(x)), atol=1e-5)
+
+
+def test_bf16_is_opt_in_and_reports_its_deviation_or_is_refused(exported):
+    ov = pytest.importorskip("openvino")
+    _, path = exported
+    x = np.random.default_rng(2).standard_normal((4, 9, 3)).astype("float32")
+    if "BF16" not in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
+        with pytest.raises(RuntimeError, match="needs a CPU with bf16 support"):
+            onnx_session(path, precision="bf16")
+        return
+    session = onnx_session(path, precision="bf16")
+    deviation = session.deviation_from_fp32(x)
+    assert 0.0 <= deviation < 0.1
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"runtime": "tvm"}, "runtime must be one of"),
+        ({"precision": "fp16"}, "precision must be one of"),
+        ({"runtime": "onnxruntime", "precision": "bf16"}, "served by runtime='openvino' only"),
+        ({"threads": 0}, "threads must be a positive integer"),
+    ],
+)
+def test_bad_session_arguments_are_named(exported, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        onnx_session(exported[1], **kwargs)
+
+
+def test_missing_file_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="is not an ONNX file"):
+        onnx_session(tmp_path / "nothing.onnx")
+
+
+def test_serving_module_reexports_onnx_session():
+    from stacked_keras import serving
+
+    assert serving.onnx_session is onnx_session
