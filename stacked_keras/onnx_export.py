@@ -43,7 +43,13 @@ import numpy as np
 
 from stacked_keras.onnx_graph import OnnxGraphWriter, UnsupportedLayerError
 
-__all__ = ["OnnxExportResult", "UnsupportedLayerError", "export_onnx", "require_onnx"]
+__all__ = [
+    "OnnxExportResult",
+    "UnsupportedLayerError",
+    "check_target_file",
+    "export_onnx",
+    "require_onnx",
+]
 
 DEFAULT_OPSET = 17
 # (batch, timesteps) of the verification batches: sizes no model is built for.
@@ -106,7 +112,7 @@ class OnnxExportResult:
         )
 
 
-def _check_target_file(path: Any, overwrite: bool) -> pathlib.Path:
+def check_target_file(path: Any, overwrite: bool) -> pathlib.Path:
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a str or os.PathLike naming a file, got {path!r}")
     target = pathlib.Path(os.path.abspath(os.fspath(path)))
@@ -224,7 +230,7 @@ def export_onnx(
         raise TypeError(f"model must be a keras.Model, got {type(model).__name__}")
     opset = _check_arguments(opset, overwrite, verify, atol)
     onnx, _ = require_onnx()
-    target = _check_target_file(path, overwrite)
+    target = check_target_file(path, overwrite)
     graph = OnnxGraphWriter(model, opset).build()  # refusals happen here, before any file
     proto = graph.model_proto
     onnx.checker.check_model(proto)

@@ -67,3 +67,15 @@ def test_serving_module_reexports_onnx_session():
     from stacked_keras import serving
 
     assert serving.onnx_session is onnx_session
+
+
+def test_cli_build_export_onnx_writes_a_verified_file(tmp_path, capsys):
+    from stacked_keras.cli import main
+
+    target = tmp_path / "model.onnx"
+    code = main(["build", "lstm", "--units", "6", "4", "--input-shape", "none", "3", "--head", "regression",
+                 "--export-onnx", str(target)])
+    assert code == 0 and target.is_file()
+    assert "onnxruntime max |difference|" in capsys.readouterr().out
+    code = main(["build", "lstm", "--units", "6", "--input-shape", "none", "3", "--export-onnx", str(target)])
+    assert code != 0 and "overwrite" in capsys.readouterr().err
