@@ -79,3 +79,13 @@ def test_cli_build_export_onnx_writes_a_verified_file(tmp_path, capsys):
     assert "onnxruntime max |difference|" in capsys.readouterr().out
     code = main(["build", "lstm", "--units", "6", "--input-shape", "none", "3", "--export-onnx", str(target)])
     assert code != 0 and "overwrite" in capsys.readouterr().err
+
+
+def test_demo_writes_a_verified_onnx_file_beside_the_saved_model(tmp_path):
+    from stacked_keras.demo import run_demo
+
+    lines = []
+    result = run_demo(epochs=1, export_dir=tmp_path / "deep_lstm", out=lines.append, verbose=0)
+    assert result.onnx_export.path == tmp_path / "deep_lstm.onnx"
+    assert result.onnx_export.max_abs_diff <= 1e-5
+    assert any("ONNX (opset 17) written to" in line for line in lines)
