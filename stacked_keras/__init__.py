@@ -30,7 +30,9 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "deep_simple_rnn": ("stacked_keras.builders", "deep_simple_rnn"),
     "reference_forward": ("stacked_keras.reference", "forward"),
     "export_saved_model": ("stacked_keras.export", "export_saved_model"),
+    "export_onnx": ("stacked_keras.onnx_export", "export_onnx"),
     "fast_predict": ("stacked_keras.serving", "fast_predict"),
+    "onnx_session": ("stacked_keras.onnx_serving", "onnx_session"),
     "serving_function": ("stacked_keras.serving", "serving_function"),
     # The lint package is itself callable as `lint(obj)` (see its __init__),
     # so `stacked_keras.lint(model)` and `stacked_keras.lint.rules` both work.

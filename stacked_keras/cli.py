@@ -97,8 +97,9 @@ def _in_flag_words(message: str) -> str:
 
 
 def _run_build(args: argparse.Namespace) -> int:
-    if args.overwrite and args.export is None:
-        raise ValueError("--overwrite replaces an export: it needs --export DIR")
+    export_onnx_path = getattr(args, "export_onnx", None)
+    if args.overwrite and args.export is None and export_onnx_path is None:
+        raise ValueError("--overwrite replaces an export: it needs --export DIR or --export-onnx PATH")
     _refuse_existing_directory("--export", args.export, args.overwrite)
     from stacked_keras.builders import build_stack, normalize_stack_arguments
 
@@ -121,6 +122,11 @@ def _run_build(args: argparse.Namespace) -> int:
         from stacked_keras.export import check_target_directory, is_saved_model
 
         check_target_directory(args.export, overwrite=args.overwrite, replace_only=is_saved_model)
+    if export_onnx_path is not None:
+        from stacked_keras.onnx_export import check_target_file, require_onnx
+
+        require_onnx()
+        check_target_file(export_onnx_path, args.overwrite)
     from stacked_keras.describe import describe
 
     model = build_stack(spec)
@@ -129,6 +135,10 @@ def _run_build(args: argparse.Namespace) -> int:
         from stacked_keras.export import export_saved_model
 
         print(export_saved_model(model, args.export, overwrite=args.overwrite))
+    if export_onnx_path is not None:
+        from stacked_keras.onnx_export import export_onnx
+
+        print(export_onnx(model, export_onnx_path, overwrite=args.overwrite))
     return EXIT_OK
 
 
@@ -217,7 +227,13 @@ def add_build_command(subparsers: Any) -> argparse.ArgumentParser:
         help="export the (untrained) model as a SavedModel to DIR",
     )
     parser.add_argument(
-        "--overwrite", action="store_true", help="replace an existing export DIR"
+        "--export-onnx",
+        metavar="PATH",
+        help="export the (untrained) model as an ONNX file with native LSTM/GRU/RNN nodes, "
+        "verified in onnxruntime",
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace an existing export DIR or ONNX file"
     )
     parser.set_defaults(handler=_run_build)
     return parser

@@ -49,6 +49,9 @@ class DemoResult:
             SavedModel's outputs and the model's, on the held-out sequences
             and on sequences twice as long as the training ones.
         seconds: wall time of the whole demo.
+        onnx_export: the `OnnxExportResult` of the ONNX file written beside
+            the SavedModel (`NAME.onnx`), or `None` when onnx and
+            onnxruntime are not installed.
     """
 
     model: Any
@@ -57,6 +60,7 @@ class DemoResult:
     export: Any
     max_abs_diff: float
     seconds: float
+    onnx_export: Any = None
 
     @property
     def export_path(self) -> pathlib.Path:
@@ -171,6 +175,7 @@ def run_demo(
     else:
         # Refuse an unusable path before spending time on training.
         check_target_directory(export_dir, overwrite=overwrite, replace_only=is_saved_model)
+    onnx_path = _onnx_target(pathlib.Path(export_dir), overwrite)
 
     keras.utils.set_random_seed(seed)
     x_train, y_train = make_sequences(TRAIN_SEQUENCES, seed=seed)
@@ -209,6 +214,12 @@ def run_demo(
         f"live model {max_abs_diff:.2e} ({HELD_OUT_SEQUENCES} held-out sequences "
         f"and 4 of {2 * TIMESTEPS} steps)"
     )
+    onnx_export = None
+    if onnx_path is not None:
+        from stacked_keras.onnx_export import export_onnx
+
+        onnx_export = export_onnx(model, onnx_path, overwrite=overwrite)
+        out(str(onnx_export))
     seconds = time.perf_counter() - start
     out(f"demo finished in {seconds:.1f} s; SavedModel at {exported.path}")
     return DemoResult(
@@ -218,4 +229,16 @@ def run_demo(
         export=exported,
         max_abs_diff=max_abs_diff,
         seconds=seconds,
+        onnx_export=onnx_export,
     )
+
+
+def _onnx_target(export_dir: pathlib.Path, overwrite: bool) -> pathlib.Path | None:
+    """`NAME.onnx` beside the SavedModel when onnx is installed, checked before training."""
+    try:
+        from stacked_keras.onnx_export import check_target_file, require_onnx
+
+        require_onnx()
+    except ImportError:
+        return None
+    return check_target_file(export_dir.with_name(export_dir.name + ".onnx"), overwrite)

@@ -41,6 +41,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from stacked_keras.export_errors import ExportVerificationError
+
 __all__ = [
     "ExportResult",
     "ExportVerificationError",
@@ -59,15 +61,6 @@ SERVING_SIGNATURE = "serving_default"
 # (batch size, timesteps). Sizes no model is built for, and two different
 # lengths, so a graph that froze the batch or time dimension fails.
 VERIFICATION_BATCHES = ((3, 7), (2, 11))
-
-
-class ExportVerificationError(RuntimeError):
-    """The exported SavedModel does not behave like the model it came from.
-
-    Raised when the reloaded `serving_default` signature disagrees with the
-    live model by more than the tolerance, returns other shapes, or when the
-    graph holds cuDNN-only (`Cudnn*`) ops that cannot run on a CPU.
-    """
 
 
 @dataclasses.dataclass(frozen=True)

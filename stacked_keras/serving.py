@@ -44,7 +44,15 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-__all__ = ["default_batch_shards", "fast_predict", "inference_callable", "serving_function"]
+from stacked_keras.onnx_serving import onnx_session
+
+__all__ = [
+    "default_batch_shards",
+    "fast_predict",
+    "inference_callable",
+    "onnx_session",
+    "serving_function",
+]
 
 # The most shards "auto" picks: past that, parts get too small to keep a core busy.
 MAX_AUTO_SHARDS = 4

@@ -1,0 +1,156 @@
+"""Serving an exported `.onnx` file on CPU with onnxruntime or OpenVINO.
+
+`onnx_session` opens a file written by `stacked_keras.export_onnx` and
+returns a callable that takes the model's inputs as NumPy arrays and returns
+its outputs. Neither TensorFlow nor Keras is imported. bf16 is opt-in
+(OpenVINO's `INFERENCE_PRECISION_HINT`), refused where the CPU lacks bf16,
+and `OnnxSession.deviation_from_fp32(inputs)` reports how far it strays.
+Also reachable as `stacked_keras.serving.onnx_session`.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+from typing import Any
+
+import numpy as np
+
+__all__ = ["OnnxSession", "onnx_session"]
+
+RUNTIMES = ("openvino", "onnxruntime")
+PRECISIONS = ("fp32", "bf16")
+
+
+def _import(runtime: str) -> Any:
+    try:
+        if runtime == "openvino":
+            import openvino
+
+            return openvino
+        import onnxruntime
+
+        return onnxruntime
+    except ImportError as error:
+        extra = "openvino" if runtime == "openvino" else "onnx"
+        raise ImportError(
+            f"runtime={runtime!r} needs the {runtime} package ({error}); install it with "
+            f'pip install "stacked-keras[{extra}]"'
+        ) from error
+
+
+class OnnxSession:
+    """A compiled ONNX model: call it with the model's inputs.
+
+    Args:
+        path: the `.onnx` file.
+        runtime: `"openvino"` or `"onnxruntime"`.
+        precision: `"fp32"` or `"bf16"` (OpenVINO only).
+        threads: CPU threads for inference; `None` lets the runtime choose.
+    """
+
+    def __init__(self, path: pathlib.Path, runtime: str, precision: str, threads: int | None) -> None:
+        self.path, self.runtime, self.precision, self.threads = path, runtime, precision, threads
+        module = _import(runtime)
+        if runtime == "onnxruntime":
+            options = module.SessionOptions()
+            options.graph_optimization_level = module.GraphOptimizationLevel.ORT_ENABLE_ALL
+            options.log_severity_level = 3
+            if threads:
+                options.intra_op_num_threads = threads
+                options.inter_op_num_threads = 1
+            self._session = module.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            self.input_names = [i.name for i in self._session.get_inputs()]
+            self.output_names = [o.name for o in self._session.get_outputs()]
+            return
+        core = module.Core()
+        if precision == "bf16":
+            capabilities = core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+            if "BF16" not in capabilities:
+                raise RuntimeError(
+                    f"precision='bf16' needs a CPU with bf16 support, and this one offers "
+                    f"{list(capabilities)}; use precision='fp32'"
+                )
+        config = {"INFERENCE_PRECISION_HINT": "bf16" if precision == "bf16" else "f32",
+                  "PERFORMANCE_HINT": "LATENCY"}
+        if threads:
+            config["INFERENCE_NUM_THREADS"] = threads
+        self._compiled = core.compile_model(core.read_model(str(path)), "CPU", config)
+        self._request = self._compiled.create_infer_request()
+        self.input_names = [i.get_any_name() for i in self._compiled.inputs]
+        self.output_names = [o.get_any_name() for o in self._compiled.outputs]
+
+    def __call__(self, *inputs: Any) -> Any:
+        """Runs the model: one NumPy array per input; one array, or a list for several outputs."""
+        if len(inputs) == 1 and isinstance(inputs[0], (list, tuple)):
+            inputs = tuple(inputs[0])
+        if len(inputs) != len(self.input_names):
+            raise ValueError(
+                f"the model takes {len(self.input_names)} input(s) {self.input_names}, got {len(inputs)}"
+            )
+        arrays = [np.ascontiguousarray(x) for x in inputs]
+        if self.runtime == "onnxruntime":
+            outputs = self._session.run(self.output_names, dict(zip(self.input_names, arrays)))
+        else:
+            result = self._request.infer(arrays)
+            outputs = [np.array(result[port]) for port in self._compiled.outputs]
+        return outputs[0] if len(outputs) == 1 else outputs
+
+    def deviation_from_fp32(self, *inputs: Any) -> float:
+        """The largest |difference| between this session and an fp32 one on `inputs`."""
+        reference = OnnxSession(self.path, self.runtime, "fp32", self.threads)
+        mine, theirs = self(*inputs), reference(*inputs)
+        mine = mine if isinstance(mine, list) else [mine]
+        theirs = theirs if isinstance(theirs, list) else [theirs]
+        return max(float(np.max(np.abs(a.astype(np.float64) - b), initial=0.0)) for a, b in zip(mine, theirs))
+
+
+def onnx_session(
+    path: str | os.PathLike,
+    *,
+    runtime: str = "openvino",
+    precision: str = "fp32",
+    threads: int | None = None,
+) -> OnnxSession:
+    """Opens an exported ONNX file for fast CPU inference.
+
+    Args:
+        path: the `.onnx` file (from `stacked_keras.export_onnx`).
+        runtime: `"openvino"` (default; the faster one for recurrent nodes
+            on this project's benchmark) or `"onnxruntime"`.
+        precision: `"fp32"` (default) or `"bf16"`: OpenVINO computes in
+            bfloat16 where the CPU supports it (about 3 significant digits;
+            check `deviation_from_fp32`).
+        threads: CPU threads; `None` (default) lets the runtime choose.
+
+    Returns:
+        An `OnnxSession`, called as `session(x)` with NumPy arrays.
+
+    Raises:
+        ValueError: for an unknown runtime or precision, bf16 with
+            onnxruntime, or bad `threads`.
+        FileNotFoundError: if `path` is not a file.
+        RuntimeError: for bf16 on a CPU without bf16 support.
+        ImportError: naming the extra to install.
+
+    Example:
+
+    >>> import keras, numpy as np, pathlib, tempfile
+    >>> from stacked_keras.onnx_export import export_onnx
+    >>> model = keras.Sequential([keras.Input((None, 3)), keras.layers.LSTM(4)])
+    >>> file = pathlib.Path(tempfile.mkdtemp()) / "m.onnx"
+    >>> _ = export_onnx(model, file)
+    >>> onnx_session(file, runtime="onnxruntime")(np.zeros((2, 5, 3), "float32")).shape
+    (2, 4)
+    """
+    if runtime not in RUNTIMES:
+        raise ValueError(f"runtime must be one of {RUNTIMES}, got {runtime!r}")
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision == "bf16" and runtime != "openvino":
+        raise ValueError("precision='bf16' is served by runtime='openvino' only; use runtime='openvino'")
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
+    if not isinstance(path, (str, os.PathLike)) or not pathlib.Path(path).is_file():
+        raise FileNotFoundError(f"path {path!r} is not an ONNX file; export one with export_onnx first")
+    return OnnxSession(pathlib.Path(path), runtime, precision, threads)

@@ -1,0 +1,91 @@
+"""Serving exported ONNX files with onnxruntime and OpenVINO."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+pytest.importorskip("onnxruntime")
+
+from stacked_keras.onnx_export import export_onnx
+from stacked_keras.onnx_serving import onnx_session
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    model = keras.Sequential([keras.Input((None, 3)), keras.layers.LSTM(5, return_sequences=True),
+                              keras.layers.GRU(4), keras.layers.Dense(2)])
+    path = tmp_path_factory.mktemp("onnx") / "model.onnx"
+    export_onnx(model, path)
+    return model, path
+
+
+@pytest.mark.parametrize("runtime", ["onnxruntime", "openvino"])
+def test_session_matches_keras_in_fp32(exported, runtime):
+    if runtime == "openvino":
+        pytest.importorskip("openvino")
+    model, path = exported
+    session = onnx_session(path, runtime=runtime, threads=1)
+    x = np.random.default_rng(1).standard_normal((4, 9, 3)).astype("float32")
+    np.testing.assert_allclose(session(x), keras.ops.convert_to_numpy(model(x)), atol=1e-5)
+
+
+def test_bf16_is_opt_in_and_reports_its_deviation_or_is_refused(exported):
+    ov = pytest.importorskip("openvino")
+    _, path = exported
+    x = np.random.default_rng(2).standard_normal((4, 9, 3)).astype("float32")
+    if "BF16" not in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
+        with pytest.raises(RuntimeError, match="needs a CPU with bf16 support"):
+            onnx_session(path, precision="bf16")
+        return
+    session = onnx_session(path, precision="bf16")
+    deviation = session.deviation_from_fp32(x)
+    assert 0.0 <= deviation < 0.1
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"runtime": "tvm"}, "runtime must be one of"),
+        ({"precision": "fp16"}, "precision must be one of"),
+        ({"runtime": "onnxruntime", "precision": "bf16"}, "served by runtime='openvino' only"),
+        ({"threads": 0}, "threads must be a positive integer"),
+    ],
+)
+def test_bad_session_arguments_are_named(exported, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        onnx_session(exported[1], **kwargs)
+
+
+def test_missing_file_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="is not an ONNX file"):
+        onnx_session(tmp_path / "nothing.onnx")
+
+
+def test_serving_module_reexports_onnx_session():
+    from stacked_keras import serving
+
+    assert serving.onnx_session is onnx_session
+
+
+def test_cli_build_export_onnx_writes_a_verified_file(tmp_path, capsys):
+    from stacked_keras.cli import main
+
+    target = tmp_path / "model.onnx"
+    code = main(["build", "lstm", "--units", "6", "4", "--input-shape", "none", "3", "--head", "regression",
+                 "--export-onnx", str(target)])
+    assert code == 0 and target.is_file()
+    assert "onnxruntime max |difference|" in capsys.readouterr().out
+    code = main(["build", "lstm", "--units", "6", "--input-shape", "none", "3", "--export-onnx", str(target)])
+    assert code != 0 and "overwrite" in capsys.readouterr().err
+
+
+def test_demo_writes_a_verified_onnx_file_beside_the_saved_model(tmp_path):
+    from stacked_keras.demo import run_demo
+
+    lines = []
+    result = run_demo(epochs=1, export_dir=tmp_path / "deep_lstm", out=lines.append, verbose=0)
+    assert result.onnx_export.path == tmp_path / "deep_lstm.onnx"
+    assert result.onnx_export.max_abs_diff <= 1e-5
+    assert any("ONNX (opset 17) written to" in line for line in lines)
