@@ -71,9 +71,10 @@ def test_dataset_unpacks_like_keras_loaders():
 
 def test_readme_datasets_example():
     (x_train, y_train), (x_val, y_val) = phrase_sentiment(2000, seed=0)
-    text = PHRASE_SENTIMENT_VOCABULARY.decode(x_train[3])
+    # row 2 since the split by review: an earlier row repeats a validation review
+    text = PHRASE_SENTIMENT_VOCABULARY.decode(x_train[2])
     assert text == "price is fine but speaker is excellent overall i am happy"
-    assert y_train[3, 0] == 1.0
+    assert y_train[2, 0] == 1.0
 
 
 # ---------------------------------------------------------------- sentiment
@@ -297,3 +298,51 @@ def test_load_imdb_offline_raises_dataset_unavailable_pointing_to_the_local_task
     assert isinstance(caught.value, OSError)
     assert "phrase_sentiment" in str(caught.value)
     assert socket.getdefaulttimeout() == timeout_before  # the timeout was put back
+
+
+# ------------------------------------------------- splits by the underlying item
+
+
+def _rows(part):
+    """The rows of one side as hashable tuples (the source tokens for seq2seq)."""
+    array = part[0] if isinstance(part, list) else part
+    return [tuple(np.asarray(row).ravel().tolist()) for row in array]
+
+
+def test_number_translation_with_repeated_numbers_keeps_every_validation_number_unseen():
+    # n=2,000 draws 0-999 with replacement: before the split by number, 305 of
+    # the 400 validation rows were numbers that also occur in training
+    data = number_translation(2000, seed=0)
+    seen = set(_rows(data.x_train))
+    val = _rows(data.x_val)
+    assert not seen & set(val)
+    assert len(val) == 400 and len(_rows(data.x_train)) == 1600
+
+
+def test_phrase_sentiment_keeps_every_validation_review_out_of_training():
+    # one- and two-phrase reviews repeat at this size, so a row split would leak
+    data = phrase_sentiment(3000, seed=0, max_aspects=2)
+    train, val = _rows(data.x_train), _rows(data.x_val)
+    assert len(train) != len(set(train))  # repeats exist, so the test can fail
+    assert not set(train) & set(val)
+    assert len(train) + len(val) == 3000 and len(val) == 600
+
+
+def test_tagging_keeps_every_validation_sentence_out_of_training():
+    data = tagging(3000, seed=0, max_clauses=1)
+    train, val = _rows(data.x_train), _rows(data.x_val)
+    assert len(train) != len(set(train))
+    assert not set(train) & set(val)
+    assert len(train) + len(val) == 3000
+
+
+def test_multi_frequency_series_keeps_every_validation_series_out_of_training():
+    data = multi_frequency_series(400, 16, seed=0)
+    train = {row.tobytes() for row in data.x_train}
+    assert not train & {row.tobytes() for row in data.x_val}
+    assert len(data.x_val) == 80
+
+
+def test_split_that_cannot_be_disjoint_names_the_problem():
+    with pytest.raises(ValueError, match="same item"):
+        datasets._split_by_item("demo", [7] * 10, 0.2)

@@ -14,12 +14,20 @@ second for a few thousand examples. Each task is built so that depth helps:
 - `number_translation`: number words to digits ("three hundred forty two" ->
   "3 4 2"), the toy translation task of the encoder-decoder.
 
+Every split is by the underlying item (the number, the review's words, the
+sentence, the series): all rows of one item lie on the same side, so the
+validation figures are on items the model never saw in training.
+
 Every generator returns a `LocalDataset`, which unpacks like Keras's own
 loaders, `(x_train, y_train), (x_val, y_val) = phrase_sentiment(1000)`, and
 also carries its vocabularies.
 
 `load_imdb` is the real IMDB loader (through `keras.datasets.imdb`); it needs
 the network or a cached copy and says so clearly when it has neither.
+
+(Longer than 600 lines: the four generators share the vocabulary, padding and
+the split by item, and each is documented with its task; splitting them apart
+would scatter one small API over several modules.)
 """
 
 from __future__ import annotations
@@ -215,6 +223,50 @@ def _split(n: int, val_fraction: float) -> int:
     return n - n_val
 
 
+def _split_by_item(name: str, items: Sequence[Any], val_fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices `(train, val)` such that no item occurs on both sides.
+
+    `items[i]` is the underlying item of row `i` (a number, a review's words, a
+    sentence): every row of one item goes to the same side, so validation
+    measures items the model never saw. Rows are taken for validation from
+    the end, whole items at a time, until `round(n * val_fraction)` rows
+    (at least one) are reached; when no item repeats this is the plain split
+    "the last rows are validation". Both index arrays are in row order.
+
+    Raises:
+        ValueError: if the rows hold a single item, so no disjoint split exists.
+    """
+    n = len(items)
+    wanted = n - _split(n, val_fraction)
+    if wanted == 0:
+        return np.arange(n), np.arange(0)
+    rows_of: dict[Any, list[int]] = {}
+    for row, item in enumerate(items):
+        rows_of.setdefault(item, []).append(row)
+    if len(rows_of) < 2:
+        raise ValueError(
+            f"{name}: all {n} rows are the same item, so training and validation "
+            "cannot be kept apart; raise n or draw more varied data"
+        )
+    chosen: set[Any] = set()
+    taken = 0
+    for row in range(n - 1, -1, -1):  # from the end, whole items at a time
+        item = items[row]
+        if item in chosen:
+            continue
+        size = len(rows_of[item])
+        if taken + size <= wanted:
+            chosen.add(item)
+            taken += size
+            if taken == wanted:
+                break
+    if taken == 0:  # every item is bigger than the validation share: take the smallest
+        smallest = min(rows_of, key=lambda item: (len(rows_of[item]), -rows_of[item][-1]))
+        chosen.add(smallest)
+    in_val = np.fromiter((item in chosen for item in items), dtype=bool, count=n)
+    return np.flatnonzero(~in_val), np.flatnonzero(in_val)
+
+
 def _pad(rows: Sequence[Sequence[int]], length: int) -> np.ndarray:
     """Pads id rows with 0 at the end (right padding keeps the cuDNN path)."""
     array = np.zeros((len(rows), length), dtype="int32")
@@ -272,7 +324,8 @@ def phrase_sentiment(
         max_aspects: the most aspect phrases in one review (1 to 10).
         overall_rate: the share of reviews ending with an overall clause.
         negation_rate: the chance that a phrase carries "not".
-        val_fraction: the share of reviews kept for validation.
+        val_fraction: the share of reviews kept for validation; a review
+            that occurs several times lies wholly on one side.
 
     Returns:
         A `LocalDataset`: `x` int32 token ids `(n, maxlen)` padded with 0 at
@@ -331,9 +384,9 @@ def phrase_sentiment(
     maxlen = 4 * max_aspects + (max_aspects - 1) + 5
     x = _pad(rows, maxlen)
     y = np.asarray(labels, dtype="float32").reshape(-1, 1)
-    cut = _split(n, val_fraction)
+    train, val = _split_by_item("phrase_sentiment", [tuple(row) for row in rows], val_fraction)
     return LocalDataset(
-        "phrase_sentiment", x[:cut], y[:cut], x[cut:], y[cut:],
+        "phrase_sentiment", x[train], y[train], x[val], y[val],
         vocabulary=vocabulary, num_classes=2,
     )
 
@@ -390,7 +443,8 @@ def tagging(
         seed: the random seed; the same seed gives the same arrays.
         max_clauses: the most clauses in a sentence.
         ambiguity: the chance that a slot is filled with an ambiguous word.
-        val_fraction: the share of sentences kept for validation.
+        val_fraction: the share of sentences kept for validation; a sentence
+            that occurs several times lies wholly on one side.
 
     Returns:
         A `LocalDataset`: `x` int32 token ids `(n, maxlen)` padded with 0 at
@@ -435,9 +489,9 @@ def tagging(
     maxlen = 7 * max_clauses + (max_clauses - 1)
     x = _pad(rows, maxlen)
     y = _pad(tag_rows, maxlen)
-    cut = _split(n, val_fraction)
+    train, val = _split_by_item("tagging", [tuple(row) for row in rows], val_fraction)
     return LocalDataset(
-        "tagging", x[:cut], y[:cut], x[cut:], y[cut:],
+        "tagging", x[train], y[train], x[val], y[val],
         vocabulary=TAGGING_VOCABULARY, target_vocabulary=TAGGING_TAGS,
         num_classes=len(TAGGING_TAGS),
     )
@@ -513,9 +567,11 @@ def multi_frequency_series(
     series += noise * rng.standard_normal(series.shape)
     x = series[:, :timesteps, :].astype("float32")
     y = series[:, timesteps:, 0].astype("float32")
-    cut = _split(n, val_fraction)
+    # the item is the series: each row is its own draw of frequencies, phases and
+    # noise, so a series never sits on both sides (the split still checks it)
+    train, val = _split_by_item("multi_frequency_series", [row.tobytes() for row in x], val_fraction)
     return LocalDataset(
-        "multi_frequency_series", x[:cut], y[:cut], x[cut:], y[cut:],
+        "multi_frequency_series", x[train], y[train], x[val], y[val],
         num_classes=horizon,
     )
 
@@ -569,8 +625,9 @@ def number_translation(
     "three hundred forty two" -> "3 4 2". Source and target differ in length
     and order ("forty two" -> "4 2", "two thousand five" -> "2 0 0 5"), so the
     decoder has to attend to the right source words. Numbers are drawn
-    without repetition while `n <= max_value + 1`, so training and validation
-    hold different numbers.
+    without repetition while `n <= max_value + 1` and with repetition beyond;
+    the split is by number, so every copy of a number lies on one side and
+    no validation number occurs in training.
 
     Inputs follow teacher forcing: the decoder reads the target shifted right
     behind `<start>` (id 1) and learns to emit the target followed by `<end>`
@@ -580,7 +637,8 @@ def number_translation(
         n: number of pairs, training and validation together.
         seed: the random seed; the same seed gives the same arrays.
         max_value: the largest number (1 to 999,999).
-        val_fraction: the share of pairs kept for validation.
+        val_fraction: the share of pairs kept for validation (whole numbers
+            at a time, so the share is met as closely as the repeats allow).
 
     Returns:
         A `LocalDataset` whose `x` is a list `[source_tokens, decoder_inputs]`
@@ -619,11 +677,11 @@ def number_translation(
     source = _pad(sources, source_len)
     decoder_input = _pad(decoder_inputs, target_len)
     target = _pad(targets, target_len)
-    cut = _split(n, val_fraction)
+    train, val = _split_by_item("number_translation", [int(v) for v in values], val_fraction)
     return LocalDataset(
         "number_translation",
-        [source[:cut], decoder_input[:cut]], target[:cut],
-        [source[cut:], decoder_input[cut:]], target[cut:],
+        [source[train], decoder_input[train]], target[train],
+        [source[val], decoder_input[val]], target[val],
         vocabulary=NUMBER_WORDS_VOCABULARY, target_vocabulary=DIGITS_VOCABULARY,
         num_classes=len(DIGITS_VOCABULARY),
     )
