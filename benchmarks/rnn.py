@@ -490,6 +490,24 @@ def markdown_table(result: dict) -> str:
     return "\n".join(lines)
 
 
+def run_onnx_rows(cells: list[str], shapes: list[str], repeats: int, threads: int, gate: Any) -> list[dict]:
+    """The ONNX inference rows (benchmarks.onnx_inference), printed as they finish."""
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        print('onnx/onnxruntime are not installed (pip install "stacked-keras[onnx]"): ONNX rows skipped.\n')
+        return []
+    from benchmarks.onnx_inference import bench_onnx_inference, onnx_markdown_table
+
+    results = []
+    for shape_name in shapes:
+        for cell in cells:
+            result = bench_onnx_inference(cell, SHAPES[shape_name], repeats, threads, gate)
+            results.append(result)
+            print(onnx_markdown_table(result) + "\n", flush=True)
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cells", nargs="+", choices=["lstm", "gru"], default=["lstm", "gru"])
@@ -506,6 +524,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fused", action="store_true",
                         help="also measure the hand-written stack with stacked_keras.layers.FusedLSTM/FusedGRU")
     parser.add_argument("--quick", action="store_true", help="reference shape only, 2 rounds")
+    parser.add_argument("--no-onnx", action="store_true",
+                        help="skip the ONNX inference rows (onnxruntime, OpenVINO fp32/bf16, PyTorch)")
+    parser.add_argument("--only-onnx", action="store_true", help="run the ONNX inference rows only")
     parser.add_argument("--idle", type=float, default=0.9,
                         help="before each timed run, wait up to 30 s until the CPUs were this idle "
                              "for 0.5 s (Linux; 0 turns it off; default 0.9)")
@@ -534,8 +555,9 @@ def main(argv: list[str] | None = None) -> int:
 
     gate = IdleGate(args.idle)
     results = []
+    onnx_results = [] if args.no_onnx else run_onnx_rows(args.cells, shapes, repeats, args.threads, gate)
     with tempfile.TemporaryDirectory(prefix="sk-rnn-bench-") as tmp:
-        for shape_name in shapes:
+        for shape_name in ([] if args.only_onnx else shapes):
             for cell in args.cells:
                 result = bench_cell_shape(
                     cell, SHAPES[shape_name], repeats, with_torch, Path(tmp), gate, with_fused=args.fused
@@ -548,7 +570,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 print(f"\nSavedModel export time: {exports}\n", flush=True)
 
-    lint = None if args.no_lint else lint_throughput()
+    lint = None if args.no_lint or args.only_onnx else lint_throughput()
     if lint:
         print(f"Lint throughput: {lint['files_per_s']:.0f} files/s ({lint['files']} generated files)")
     machine["load_average_after"] = os.getloadavg() if hasattr(os, "getloadavg") else None
@@ -556,7 +578,8 @@ def main(argv: list[str] | None = None) -> int:
     if gate.unsheltered:
         print(f"Warning: {gate.unsheltered} of {gate.runs} timed runs found no idle moment "
               "(other processes were busy): those figures, PyTorch's most, are unreliable.")
-    report = {"machine": machine, "versions": found, "repeats": repeats, "results": results, "lint": lint}
+    report = {"machine": machine, "versions": found, "repeats": repeats, "results": results, "lint": lint,
+              "onnx_inference": onnx_results}
     args.json.write_text(json.dumps(report, indent=2))
     print(f"Load average after: {machine['load_average_after']}; JSON written to {args.json}")
     return 0
