@@ -29,7 +29,7 @@ SECTIONS = python_blocks_by_section(README.read_text(encoding="utf-8"))
 
 
 def test_the_readme_has_runnable_examples_for_each_task():
-    assert {"Build", "Describe", "Export", "Lint your models", "Model zoo"} <= set(SECTIONS)
+    assert {"Build", "Describe", "Export", "Export to ONNX", "Lint your models", "Model zoo"} <= set(SECTIONS)
 
 
 @pytest.mark.parametrize("section", sorted(SECTIONS))
