@@ -42,6 +42,7 @@ import numpy as np
 import tensorflow as tf
 
 from stacked_keras.export_errors import ExportVerificationError
+from stacked_keras.serving import inference_callable, serving_input_signature
 
 __all__ = [
     "ExportResult",
@@ -376,68 +377,6 @@ def _require_no_cudnn_ops(function: Any, where: str) -> None:
         )
 
 
-def _is_time_axis(rank: int, dtype: tf.DType) -> bool:
-    # (batch, time, features...) for float sequences, (batch, time) for token ids.
-    return rank >= 3 or (rank == 2 and dtype.is_integer)
-
-
-def serving_input_signature(model: keras.Model) -> Any:
-    """The `tf.TensorSpec` inputs of a model's serving signature.
-
-    One spec per model input, named after the input and in the model's own
-    input structure (a single spec, a list, or a dict). The batch dimension
-    is always `None`; so is the time dimension (axis 1) of sequence inputs:
-    float inputs of rank 3 or more `(batch, time, features)` and integer
-    token inputs of rank 2 `(batch, time)`. Other dimensions keep the
-    model's sizes.
-
-    Args:
-        model: a built Keras model with known inputs (a Sequential or
-            functional model, such as every model the builders make).
-
-    Returns:
-        A `tf.TensorSpec`, or a list or dict of them.
-
-    Raises:
-        ValueError: if the model has no known inputs, or an input has an
-            unknown feature dimension.
-
-    Example:
-
-    >>> model = keras.Sequential([keras.Input((20, 4), name="sequence"),
-    ...                           keras.layers.LSTM(2)])
-    >>> serving_input_signature(model)
-    TensorSpec(shape=(None, None, 4), dtype=tf.float32, name='sequence')
-    """
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"model must be a keras.Model, got {type(model).__name__}")
-    try:
-        if isinstance(model, keras.Sequential):
-            (structure,) = model.inputs
-        else:
-            structure = model.input  # a functional model's own input structure
-    except (AttributeError, ValueError):
-        raise ValueError(
-            f"model {model.name!r} has no known inputs; build it from keras.Input "
-            "(or call model.build(input_shape)) before exporting it"
-        ) from None
-
-    def spec_for(tensor: Any) -> tf.TensorSpec:
-        dtype = tf.as_dtype(keras.backend.standardize_dtype(tensor.dtype))
-        shape = list(tensor.shape)
-        dynamic_axes = 2 if _is_time_axis(len(shape), dtype) else 1
-        if any(dim is None for dim in shape[dynamic_axes:]):
-            raise ValueError(
-                f"model input {tensor.name!r} has shape {tuple(tensor.shape)}: its "
-                "feature dimensions must be known to export it; give the Input a "
-                "full shape, e.g. keras.Input((None, 8))"
-            )
-        shape[:dynamic_axes] = [None] * dynamic_axes
-        return tf.TensorSpec(shape, dtype, name=tensor.name)
-
-    return keras.tree.map_structure(spec_for, structure)
-
-
 def export_saved_model(
     model: keras.Model,
     path: str | os.PathLike,
@@ -566,7 +505,6 @@ def _write_saved_model(
     batch_shards: int | str = 1,
     jit_compile: bool = False,
 ) -> None:
-    from stacked_keras.serving import inference_callable
 
     archive = keras.export.ExportArchive()
     with generic_rnn_kernels(model):

@@ -216,3 +216,16 @@ def test_readme_performance_examples_run(tmp_path, monkeypatch, capsys):
     signature = tf.saved_model.load("deep_lstm_fast").signatures["serving_default"]
     (served,) = signature(sequence=tf.constant(x[:5])).values()
     np.testing.assert_allclose(served.numpy(), model(x[:5]).numpy(), atol=1e-5)
+
+
+def test_serving_does_not_import_export():
+    """export builds on serving (inference_callable, serving_input_signature), never the reverse."""
+    import ast
+    import pathlib
+
+    import stacked_keras.serving as serving
+
+    tree = ast.parse(pathlib.Path(serving.__file__).read_text(encoding="utf-8"))
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    assert "stacked_keras.export" not in imported
