@@ -27,12 +27,11 @@ missing nodes, missing or strange config values) never make them raise.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from stacked_keras.cudnn import cudnn_blockers
+from stacked_keras.cudnn import CudnnBlocker, cudnn_blocking_settings
 from stacked_keras.graph import (
     UNKNOWN,
     LayerNode,
@@ -478,17 +477,13 @@ def _check_deep_simple_rnn(view: _GraphView) -> list[Finding]:
     return findings
 
 
-_CUDNN_REASON = re.compile(r"^(\w+)=.*\(cuDNN needs (.+)\)$")
-
-
-def _cudnn_fix(reason: str) -> str:
-    match = _CUDNN_REASON.match(reason)
-    if match is None:
-        return reason
-    key, needed = match.groups()
-    if key == "recurrent_dropout":
+def _cudnn_fix(blocker: CudnnBlocker) -> str:
+    """The setting to write for one cuDNN blocker, from its data."""
+    if blocker.key == "recurrent_dropout":
         return "recurrent_dropout=0 (move the dropout to dropout=)"
-    return f"{key}={needed}"
+    if not blocker.has_needed:
+        return str(blocker)
+    return f"{blocker.key}={blocker.needed!r}"
 
 
 def _check_cudnn_ineligible(view: _GraphView) -> list[Finding]:
@@ -517,10 +512,11 @@ def _check_cudnn_ineligible(view: _GraphView) -> list[Finding]:
             fix = f"Use keras.layers.{cell_type}(...) instead of RNN({_class_of(cell)}(...))."
             findings.append(_finding(rule, view, i, message, fix, at=cell))
             continue
-        blockers = cudnn_blockers(cell_type, settings)
+        settings_blocking = cudnn_blocking_settings(cell_type, settings)
+        blockers = [str(b) for b in settings_blocking]
         if not blockers:
             continue
-        fixes = _join([_cudnn_fix(b) for b in blockers])
+        fixes = _join([_cudnn_fix(b) for b in settings_blocking])
         if use_cudnn is True:
             verb = "keeps" if len(blockers) == 1 else "keep"
             message = (
