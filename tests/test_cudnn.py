@@ -54,3 +54,23 @@ def test_sk202_reports_activation_none():
     (finding,) = check(graph, select=["SK202"])
     assert "activation=None (cuDNN needs 'tanh')" in finding.message
     assert finding.fix == "Set activation='tanh' on lstm, unless you need that setting."
+
+
+def test_blockers_are_data_with_key_value_and_needed():
+    from stacked_keras.cudnn import CudnnBlocker, cudnn_blocking_settings
+
+    found = cudnn_blocking_settings("LSTM", {"recurrent_dropout": 0.25, "activation": "relu"})
+    assert found == [CudnnBlocker("activation", "relu", "tanh"),
+                     CudnnBlocker("recurrent_dropout", 0.25, 0)]
+    assert [str(b) for b in found] == cudnn_blockers("LSTM", {"recurrent_dropout": 0.25, "activation": "relu"})
+    (choice,) = cudnn_blocking_settings("GRU", {"use_cudnn": False})
+    assert choice.key == "use_cudnn" and not choice.has_needed and str(choice) == "use_cudnn=False"
+
+
+def test_rule_module_no_longer_parses_cudnn_sentences():
+    import inspect
+
+    from stacked_keras.lint import rules
+
+    assert "cuDNN needs" not in inspect.getsource(rules._cudnn_fix)
+    assert not hasattr(rules, "_CUDNN_REASON")

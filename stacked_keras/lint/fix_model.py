@@ -33,11 +33,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stacked_keras.graph import (
-    RANK_KEEPING,
     WRAPPERS,
     LayerNode,
     ModelGraph,
 )
+from stacked_keras.lint.semantics import GraphView
 from stacked_keras.stack import return_sequences_for
 
 __all__ = ["fix", "plan_fix", "FixPlan", "AmbiguousFixWarning"]
@@ -84,22 +84,17 @@ def _one_step(node: LayerNode) -> bool:
     return False
 
 
-def _keeps_rank(node: LayerNode) -> bool:
-    """Whether a vector stays a vector through `node` (as the rules see it)."""
-    if node.kind == "input":
-        return False
-    if node.cls in RANK_KEEPING:
-        return True
-    return node.cls == "TimeDistributed" and node.core.cls in RANK_KEEPING
+def _reached(view: GraphView, start: LayerNode, *, reshaped: bool = False) -> tuple[list[LayerNode], list[LayerNode]]:
+    """Where `start`'s last-state vector goes, as the flow model sees it.
 
-
-def _reached(graph: ModelGraph, start: LayerNode) -> tuple[list[LayerNode], list[LayerNode]]:
-    """Where `start`'s output goes, through rank-keeping layers.
-
-    Returns the first nodes that are not rank-keeping (each once, in the
-    order met), and every rank-keeping node crossed on the way, including
-    those the data leaves the model from.
+    Crosses the layers `GraphView.keeps_rank` names (Concatenate among them),
+    and crosses a merge only where the rules do: when every other input is a
+    vector too (a vector added to a real sequence conditions it on purpose,
+    and after a reshape no merge is crossed). Returns the first nodes that
+    are not crossed (each once, in the order met), and every node crossed on
+    the way, including those the data leaves the model from.
     """
+    graph = view.graph
     ends: list[LayerNode] = []
     crossed: list[LayerNode] = []
     seen = {start.id}
@@ -109,11 +104,17 @@ def _reached(graph: ModelGraph, start: LayerNode) -> tuple[list[LayerNode], list
         for node in graph.successors(current):
             if node.id in seen:
                 continue
-            seen.add(node.id)
-            if _keeps_rank(node):
+            if view.keeps_rank(node.id):
+                others = list(view.predecessors(node.id))
+                if current.id in others:
+                    others.remove(current.id)
+                if others and (reshaped or not all(view.time_axis(o) is False for o in others)):
+                    continue  # not followed by the rules either: nothing to fix there
+                seen.add(node.id)
                 crossed.append(node)
                 queue.append(node)
             else:
+                seen.add(node.id)
                 ends.append(node)
     return ends, crossed
 
@@ -144,11 +145,12 @@ def plan_fix(graph: ModelGraph) -> FixPlan:
     [0]
     """
     plan = FixPlan()
+    view = GraphView(graph)
     feeds: dict[int, list[int]] = {}
     for below in graph.recurrent_nodes():
         if below.return_sequences is not False:
             continue  # already a sequence, or not known: nothing to decide
-        ends, crossed = _reached(graph, below)
+        ends, crossed = _reached(view, below)
         above: list[int] = []
         removals: list[int] = []
         problems: list[str] = []
@@ -163,7 +165,7 @@ def plan_fix(graph: ModelGraph) -> FixPlan:
                     f"it also feeds {end.name}, which reads its last state once per outer timestep"
                 )
             elif end.cls in _REMOVABLE:
-                after, after_crossed = _reached(graph, end)
+                after, after_crossed = _reached(view, end, reshaped=True)
                 if not after or not all(node.is_recurrent and node.time_distributed_depth == depth
                                         for node in after):
                     problems.append(f"it also feeds {end.name} ({end.cls})")

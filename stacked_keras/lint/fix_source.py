@@ -53,8 +53,9 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from stacked_keras.graph import RANK_KEEPING, LayerNode, ModelGraph
+from stacked_keras.graph import LayerNode, ModelGraph
 from stacked_keras.lint.findings import Finding, UnreadableInput
+from stacked_keras.lint.semantics import GraphView, last_state_destinations
 from stacked_keras.lint.from_source import (
     _POSITIONAL,
     LayerCall,
@@ -131,20 +132,8 @@ def _newline_of(text: str) -> str:
 
 
 def _feeds_recurrent(graph: ModelGraph, node: LayerNode) -> bool:
-    """Whether the node's output reaches a recurrent layer through rank-keeping layers."""
-    seen = {node.id}
-    pending = [node.id]
-    while pending:
-        current = pending.pop()
-        for successor in graph.successors(current):
-            if successor.id in seen:
-                continue
-            seen.add(successor.id)
-            if successor.is_recurrent:
-                return True
-            if successor.cls in RANK_KEEPING and successor.kind != "input":
-                pending.append(successor.id)
-    return False
+    """Whether the node's last state reaches a recurrent layer, as the rules see it (SK101)."""
+    return any(reshape is None for _, reshape in last_state_destinations(GraphView(graph), node.id))
 
 
 def _where(finding: Finding) -> str:
