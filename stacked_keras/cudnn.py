@@ -15,20 +15,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from stacked_keras.keras_catalogue import CUDNN_DEFAULTS
+
 __all__ = ["cudnn_blockers"]
 
 # What `known` gives for a value that is not plain Python (the linter's UNKNOWN).
 _NOT_KNOWN = object()
 
-_DEFAULTS = {
-    "activation": "tanh",
-    "recurrent_activation": "sigmoid",
-    "unroll": False,
-    "use_bias": True,
-    "recurrent_dropout": 0.0,
-    "reset_after": True,
-    "use_cudnn": "auto",
-}
+_DEFAULTS = CUDNN_DEFAULTS
 
 
 def _name(value: Any) -> Any:
