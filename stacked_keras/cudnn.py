@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from stacked_keras.keras_catalogue import CUDNN_DEFAULTS
+
 __all__ = ["CudnnBlocker", "cudnn_blockers", "cudnn_blocking_settings"]
 
 
@@ -54,15 +56,7 @@ class CudnnBlocker:
 # What `known` gives for a value that is not plain Python (the linter's UNKNOWN).
 _NOT_KNOWN = object()
 
-_DEFAULTS = {
-    "activation": "tanh",
-    "recurrent_activation": "sigmoid",
-    "unroll": False,
-    "use_bias": True,
-    "recurrent_dropout": 0.0,
-    "reset_after": True,
-    "use_cudnn": "auto",
-}
+_DEFAULTS = CUDNN_DEFAULTS
 
 
 def _name(value: Any) -> Any:

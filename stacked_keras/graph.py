@@ -77,144 +77,17 @@ class _Unknown:
 
 UNKNOWN: Any = _Unknown()
 
-# Layers that run a recurrence over a time axis.
-RECURRENT_LAYERS = frozenset(
-    {
-        "SimpleRNN",
-        "LSTM",
-        "GRU",
-        "RNN",
-        "ConvLSTM1D",
-        "ConvLSTM2D",
-        "ConvLSTM3D",
-        "CuDNNLSTM",
-        "CuDNNGRU",
-    }
+from stacked_keras.keras_catalogue import (  # the Keras knowledge lives in the catalogue
+    CLASS_ALIASES as _ALIASES,
+    KERAS_DEFAULTS,
+    OWN_LAYERS,
+    RANK_KEEPING,
+    RECURRENT_CELLS,
+    RECURRENT_LAYERS,
+    TIME_COLLAPSING,
+    TIME_FABRICATING,
+    WRAPPERS,
 )
-
-# Cells, and the layer each one behaves like once wrapped in `RNN`.
-RECURRENT_CELLS = {
-    "SimpleRNNCell": "SimpleRNN",
-    "LSTMCell": "LSTM",
-    "GRUCell": "GRU",
-    "StackedRNNCells": "RNN",
-}
-
-WRAPPERS = frozenset({"Bidirectional", "TimeDistributed"})
-
-# Layers whose output keeps the rank of their input: a vector stays a vector
-# and a sequence stays a sequence. A vector passing through them into a
-# recurrent layer is still a broken vertical connection.
-RANK_KEEPING = frozenset(
-    {
-        "Dropout",
-        "SpatialDropout1D",
-        "GaussianNoise",
-        "GaussianDropout",
-        "AlphaDropout",
-        "ActivityRegularization",
-        "BatchNormalization",
-        "LayerNormalization",
-        "GroupNormalization",
-        "UnitNormalization",
-        "Normalization",
-        "Rescaling",
-        "Dense",
-        "EinsumDense",
-        "Activation",
-        "ReLU",
-        "LeakyReLU",
-        "PReLU",
-        "ELU",
-        "Softmax",
-        "Masking",
-        "Identity",
-        "Add",
-        "Subtract",
-        "Multiply",
-        "Average",
-        "Maximum",
-        "Minimum",
-    }
-)
-
-# Layers that remove the time axis: what follows them is per sample.
-TIME_COLLAPSING = frozenset(
-    {
-        "Flatten",
-        "GlobalAveragePooling1D",
-        "GlobalMaxPooling1D",
-        "GlobalAveragePooling2D",
-        "GlobalMaxPooling2D",
-        "GlobalAveragePooling3D",
-        "GlobalMaxPooling3D",
-    }
-)
-
-# Layers and ops that can turn a vector into a sequence.
-TIME_FABRICATING = frozenset(
-    {"Reshape", "expand_dims", "reshape", "RepeatVector"}
-)
-
-# Keras defaults for the config keys the rules read, by class.
-_RECURRENT_DEFAULTS = {
-    "return_sequences": False,
-    "return_state": False,
-    "go_backwards": False,
-    "stateful": False,
-    "unroll": False,
-    "activation": "tanh",
-    "recurrent_activation": "sigmoid",
-    "use_bias": True,
-    "dropout": 0.0,
-    "recurrent_dropout": 0.0,
-    "kernel_regularizer": None,
-    "recurrent_regularizer": None,
-    "bias_regularizer": None,
-    "activity_regularizer": None,
-}
-KERAS_DEFAULTS: dict[str, dict[str, Any]] = {
-    "SimpleRNN": dict(_RECURRENT_DEFAULTS),
-    "LSTM": dict(_RECURRENT_DEFAULTS),
-    "GRU": dict(_RECURRENT_DEFAULTS, reset_after=True),
-    "RNN": {
-        k: _RECURRENT_DEFAULTS[k]
-        for k in ("return_sequences", "return_state", "go_backwards", "stateful", "unroll")
-    },
-    "ConvLSTM1D": dict(_RECURRENT_DEFAULTS),
-    "ConvLSTM2D": dict(_RECURRENT_DEFAULTS),
-    "ConvLSTM3D": dict(_RECURRENT_DEFAULTS),
-    "SimpleRNNCell": {k: _RECURRENT_DEFAULTS[k] for k in ("activation", "use_bias", "dropout", "recurrent_dropout")},
-    "LSTMCell": {k: _RECURRENT_DEFAULTS[k] for k in ("activation", "recurrent_activation", "use_bias", "dropout", "recurrent_dropout")},
-    "GRUCell": dict(
-        {k: _RECURRENT_DEFAULTS[k] for k in ("activation", "recurrent_activation", "use_bias", "dropout", "recurrent_dropout")},
-        reset_after=True,
-    ),
-    "Dense": {"activation": None, "use_bias": True, "kernel_regularizer": None},
-    "Bidirectional": {"merge_mode": "concat"},
-}
-
-_ALIASES = {
-    # Keras 2 / tf.keras names that mean the same layer.
-    "CuDNNLSTM": "CuDNNLSTM",
-    "CuDNNGRU": "CuDNNGRU",
-    "Convolution1D": "Conv1D",
-    "Conv1DTranspose": "Conv1DTranspose",
-    "GlobalAvgPool1D": "GlobalAveragePooling1D",
-    "GlobalMaxPool1D": "GlobalMaxPooling1D",
-    "GlobalAvgPool2D": "GlobalAveragePooling2D",
-    "GlobalMaxPool2D": "GlobalMaxPooling2D",
-    "Input": "InputLayer",
-}
-
-
-# stacked-keras's own registered layers (`package>Name`), and the Keras layer
-# each one computes exactly like: front-ends and the reference treat them as it.
-OWN_LAYERS = {
-    "stacked_keras>TimeDistributed": "TimeDistributed",
-    "stacked_keras>FusedLSTM": "LSTM",
-    "stacked_keras>FusedGRU": "GRU",
-}
 
 
 def canonical_class(name: str) -> str:

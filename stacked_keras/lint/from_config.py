@@ -52,6 +52,13 @@ from stacked_keras.graph import (
     ModelGraph,
     canonical_class,
 )
+from stacked_keras.keras_catalogue import (
+    KERAS_TENSOR_MARKER as _KERAS_TENSOR,
+    MODEL_CLASSES as _MODEL_CLASSES,
+    OP_CLASS_NAMES as _OP_NAMES,
+    SHAPE_OPS as _SHAPE_OPS,
+    TF_OP_LAYERS as _TF_OP_LAYERS,
+)
 from stacked_keras.lint.findings import UnreadableInput
 
 __all__ = [
@@ -83,30 +90,6 @@ SAVED_FILE_SUFFIXES = (".keras", ".h5", ".hdf5", ".json")
 _ZIP_MAGIC = b"PK\x03\x04"
 _EMPTY_ZIP_MAGIC = b"PK\x05\x06"
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
-
-# Classes whose config describes a whole model rather than one layer.
-_MODEL_CLASSES = frozenset({"Sequential", "Functional", "Model"})
-
-# Serialized tensor marker in Keras 3 functional configs.
-_KERAS_TENSOR = "__keras_tensor__"
-
-# Keras 2 wrappers of TensorFlow functions applied between layers.
-_TF_OP_LAYERS = frozenset({"TFOpLambda", "SlicingOpLambda"})
-
-# Keras 3 op classes whose snake_case name differs from the function name.
-_OP_NAMES = {"GetItem": "getitem"}
-
-# Keras 3 ops that change the shape of a tensor, recognised in the legacy
-# (`.h5`) format, where an op's entry has no `module` to say it is an op.
-# Their configs hold no `trainable` key, which every Keras layer config has.
-_SHAPE_OPS = frozenset(
-    {
-        "ExpandDims", "Reshape", "Squeeze", "Transpose", "GetItem", "Stack",
-        "Unstack", "Concatenate", "Tile", "Repeat", "BroadcastTo", "Swapaxes",
-        "Moveaxis", "Flip", "Take", "TakeAlongAxis", "Split", "Mean", "Sum",
-        "Max", "Min", "Argmax", "Argmin", "Cumsum", "Ravel", "Slice",
-    }
-)
 
 # A live `get_config()` holds tuples where JSON holds lists.
 _SEQUENCE = (list, tuple)

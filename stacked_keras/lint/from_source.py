@@ -97,31 +97,40 @@ from __future__ import annotations
 import ast
 import bisect
 import functools
-import io
-import json
 import operator as _operator
 import os
 import re
-import stat
-import tokenize
 from dataclasses import dataclass
 from typing import Any
 
 from stacked_keras.graph import (
-    KERAS_DEFAULTS,
-    RANK_KEEPING,
-    RECURRENT_CELLS,
-    RECURRENT_LAYERS,
-    TIME_COLLAPSING,
-    TIME_FABRICATING,
-    WRAPPERS,
     UNKNOWN,
     LayerNode,
     Location,
     ModelGraph,
     canonical_class,
 )
+from stacked_keras.keras_catalogue import (
+    BOOLEAN_KEYS as _BOOLEAN_KEYS,
+    KERAS_DEFAULTS,
+    KERAS_LAYER_NAMES as _KERAS_LAYER_NAMES,
+    KERAS_MODULE_ALIASES as _KERAS_ALIASES,
+    MERGE_FUNCTIONS as _MERGE_FUNCTIONS,
+    POSITIONAL_ARGUMENTS as _POSITIONAL,
+    RANK_KEEPING,
+    RECURRENT_LAYERS,
+    WRAPPERS,
+)
+from stacked_keras.lint.files import decode_source_bytes, read_regular_file
 from stacked_keras.lint.findings import UnreadableInput
+from stacked_keras.lint.notebooks import (
+    PYTHON_CELL_MAGICS,
+    NotebookProgram,
+    cell_python,
+    notebook_program,
+    parse_cell,
+)
+from stacked_keras.lint.parsing import parse_python as _parse, split_lines as _split_lines
 
 __all__ = [
     "graphs_from_python",
@@ -152,117 +161,11 @@ MAX_UNIT_STEPS = 20_000
 # Longest string or sequence the evaluator builds.
 MAX_LITERAL = 10_000
 
-# Cell magics whose body is Python run by IPython; any other `%%` magic
-# (`%%bash`, `%%writefile`, `%%html`, ...) makes the whole cell skipped.
-PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug", "tensorflow_version"})
-
-# The first positional parameters of the layers people call positionally,
-# under their Keras config keys (from the layers' signatures).
-_RNN_POSITIONAL = ("units", "activation", "recurrent_activation", "use_bias")
-_SIMPLE_POSITIONAL = ("units", "activation", "use_bias")
-_CONV_LSTM_POSITIONAL = (
-    "filters", "kernel_size", "strides", "padding", "data_format",
-    "dilation_rate", "activation", "recurrent_activation",
-)
-_CONV_POSITIONAL = ("filters", "kernel_size", "strides", "padding")
-_POOL_POSITIONAL = ("pool_size", "strides", "padding")
-_POSITIONAL: dict[str, tuple[str, ...]] = {
-    "LSTM": _RNN_POSITIONAL,
-    "GRU": _RNN_POSITIONAL,
-    "CuDNNLSTM": ("units",),
-    "CuDNNGRU": ("units",),
-    "SimpleRNN": _SIMPLE_POSITIONAL,
-    "LSTMCell": _RNN_POSITIONAL,
-    "GRUCell": _RNN_POSITIONAL,
-    "SimpleRNNCell": _SIMPLE_POSITIONAL,
-    "StackedRNNCells": ("cells",),
-    "RNN": ("cell", "return_sequences", "return_state", "go_backwards", "stateful", "unroll"),
-    "ConvLSTM1D": _CONV_LSTM_POSITIONAL,
-    "ConvLSTM2D": _CONV_LSTM_POSITIONAL,
-    "ConvLSTM3D": _CONV_LSTM_POSITIONAL,
-    "Bidirectional": ("layer", "merge_mode"),
-    "TimeDistributed": ("layer",),
-    "Dense": ("units", "activation", "use_bias"),
-    "EinsumDense": ("equation", "output_shape", "activation"),
-    "Dropout": ("rate", "noise_shape", "seed"),
-    "SpatialDropout1D": ("rate",),
-    "SpatialDropout2D": ("rate",),
-    "SpatialDropout3D": ("rate",),
-    "GaussianNoise": ("stddev",),
-    "GaussianDropout": ("rate",),
-    "AlphaDropout": ("rate", "noise_shape", "seed"),
-    "Reshape": ("target_shape",),
-    "RepeatVector": ("n",),
-    "Embedding": ("input_dim", "output_dim"),
-    "Conv1D": _CONV_POSITIONAL,
-    "Conv2D": _CONV_POSITIONAL,
-    "Conv3D": _CONV_POSITIONAL,
-    "SeparableConv1D": _CONV_POSITIONAL,
-    "Conv1DTranspose": _CONV_POSITIONAL,
-    "MaxPooling1D": _POOL_POSITIONAL,
-    "AveragePooling1D": _POOL_POSITIONAL,
-    "MaxPooling2D": _POOL_POSITIONAL,
-    "AveragePooling2D": _POOL_POSITIONAL,
-    "Activation": ("activation",),
-    "Masking": ("mask_value",),
-    "Flatten": ("data_format",),
-    "Permute": ("dims",),
-    "Concatenate": ("axis",),
-    "Attention": ("use_scale", "score_mode"),
-    "AdditiveAttention": ("use_scale",),
-    "MultiHeadAttention": ("num_heads", "key_dim", "value_dim"),
-    "LayerNormalization": ("axis", "epsilon"),
-    "BatchNormalization": ("axis", "momentum", "epsilon"),
-    "GlobalAveragePooling1D": ("data_format", "keepdims"),
-    "GlobalMaxPooling1D": ("data_format", "keepdims"),
-    "Lambda": ("function", "output_shape"),
-    "InputLayer": ("shape", "batch_size", "dtype"),
-    "Softmax": ("axis",),
-    "LeakyReLU": ("negative_slope",),
-    "ReLU": ("max_value", "negative_slope", "threshold"),
-    "Rescaling": ("scale", "offset"),
-    "UpSampling1D": ("size",),
-    "Cropping1D": ("cropping",),
-    "ZeroPadding1D": ("padding",),
-    "ActivityRegularization": ("l1", "l2"),
-}
-
-# Class names the rules give a meaning to: a user class by one of these names is renamed.
-_KERAS_LAYER_NAMES = (
-    RECURRENT_LAYERS | frozenset(RECURRENT_CELLS) | WRAPPERS | RANK_KEEPING | TIME_COLLAPSING
-    | TIME_FABRICATING | frozenset({"InputLayer", "Input", "Sequential", "Model"})
-)
-
-# Config keys Keras reads as booleans: a literal is stored as a bool.
-_BOOLEAN_KEYS = frozenset({
-    "return_sequences", "return_state", "go_backwards", "stateful", "unroll",
-    "use_bias", "reset_after", "time_major", "unit_forget_bias",
-})
-
-# `keras.layers.add([a, b])` and friends: functions that build a merge layer.
-_MERGE_FUNCTIONS = {
-    "add": "Add", "subtract": "Subtract", "multiply": "Multiply", "average": "Average",
-    "maximum": "Maximum", "minimum": "Minimum", "concatenate": "Concatenate", "dot": "Dot",
-}
-
-# Module paths that are Keras under another name, longest first.
-_KERAS_ALIASES = (
-    "keras._tf_keras.keras",
-    "tensorflow.compat.v1.keras",
-    "tensorflow.compat.v2.keras",
-    "tensorflow.python.keras",
-    "tensorflow.keras",
-    "keras.src",
-    "keras.api",
-    "tf_keras",
-)
-
 # Operator names for ops written with Python operators on tensors.
 _BINARY_OP_NAMES = {
     ast.Add: "add", ast.Sub: "subtract", ast.Mult: "multiply", ast.Div: "divide",
     ast.FloorDiv: "floor_divide", ast.Mod: "mod", ast.Pow: "power", ast.MatMult: "matmul",
 }
-_NEWLINE = re.compile(r"\r\n|\r|\n")
 # A number of five digits or more in a format string: a width that could build a huge string.
 _HUGE_NUMBER = re.compile(r"\d{5,}")
 _SNAKE_FIRST = re.compile(r"(.)([A-Z][a-z]+)")
@@ -2883,51 +2786,6 @@ _COMPARISONS = {
 
 # -- public API -----------------------------------------------------------------------
 
-def _split_lines(text: str) -> list[str]:
-    """The lines as Python's tokenizer counts them (`\\r\\n`, `\\r` and `\\n` end a line)."""
-    return _NEWLINE.split(text)
-
-
-def _syntax_error(error: SyntaxError, where: str, cell: int | None = None) -> UnreadableInput:
-    line = error.lineno
-    column = error.offset if error.offset and error.offset > 0 else None
-    place = f"{where}" + (f", cell {cell}" if cell is not None else "") + (f", line {line}" if line else "")
-    return UnreadableInput(
-        "SK002",
-        f"{place}: {error.msg}; fix the syntax error so the file can be linted",
-        line=line, column=column, cell=cell,
-    )
-
-
-def _parser_failure(error: Exception, where: str, cell: int | None = None) -> UnreadableInput:
-    """SK002 for a source that `ast.parse` refuses without a syntax error.
-
-    Python's parser gives up on expressions nested too deeply (thousands of
-    unary operators, a chain of `+` long enough) with a `MemoryError` or a
-    `RecursionError`, often with no message at all: say what happened.
-    """
-    place = where + (f", cell {cell}" if cell is not None else "")
-    if isinstance(error, (RecursionError, MemoryError)):
-        return UnreadableInput(
-            "SK002",
-            f"{place}: the expressions are nested too deeply for Python's parser ({type(error).__name__}); "
-            "split them into smaller ones so the file can be linted",
-            cell=cell,
-        )
-    return UnreadableInput(
-        "SK002", f"{place}: Python cannot parse this source ({error}); fix it so the file can be linted", cell=cell,
-    )
-
-
-def _parse(text: str, where: str, cell: int | None = None) -> ast.Module:
-    try:
-        return ast.parse(text)
-    except SyntaxError as error:
-        raise _syntax_error(error, where, cell) from None
-    except (ValueError, RecursionError, MemoryError) as error:
-        raise _parser_failure(error, where, cell) from None
-
-
 def _run(front_end: SourceFrontEnd, modules: list[ast.Module], where: str) -> list[ModelGraph]:
     try:
         return front_end.run(modules)
@@ -2996,208 +2854,6 @@ def graphs_from_python(text: str, path: str | None = None) -> list[ModelGraph]:
     return analyse_python(text, path)[1]
 
 
-@dataclass(frozen=True)
-class NotebookProgram:
-    """A notebook's code cells joined into one program.
-
-    Args:
-        modules: the parsed code cells, in order; their line numbers are
-            shifted so that all cells share one line space.
-        lines: the joined lines (magic lines blanked), for column conversion.
-        cell_starts: `(first_line, cell_number)` for each code cell, where
-            `cell_number` counts every cell of the notebook, 1-based.
-        sources: `cell_number -> (cell dict, original source text)`; the cell
-            dicts belong to `document`.
-        document: the parsed notebook JSON.
-    """
-
-    modules: list[ast.Module]
-    lines: list[str]
-    cell_starts: list[tuple[int, int]]
-    sources: dict[int, tuple[dict, str]]
-    document: dict
-
-
-_MAGIC_ASSIGNMENT = re.compile(r"^\s*[\w.]+(\s*,\s*[\w.]+)*\s*=\s*[!%]")
-_HELP_LINE = re.compile(r"^\s*[\w.()\[\]]+\?{1,2}\s*$")
-# `%time stmt` / `%timeit -n 1 -r 3 stmt`: the magic and its options, up to the statement.
-_TIMED_STATEMENT = re.compile(r"^(\s*)(%(?:time|timeit)(?:\s+-[a-zA-Z]+(?:\s*\d+)?)*\s+)(?=[^\s#])")
-
-
-def _without_magics(text: str, keep_timed: bool = True) -> str:
-    """Replaces IPython line magics, shell escapes and help lines with `pass`, keeping the indentation.
-
-    With `keep_timed`, a `%time`/`%timeit` line magic followed by a statement
-    keeps the statement where it is: the magic (and its options) becomes
-    `if 1:` padded to the same width, so that columns do not move and the
-    line parses at any indentation.
-    """
-    lines = _NEWLINE.split(text)
-    changed = False
-    for index, line in enumerate(lines):
-        stripped = line.strip()
-        if stripped.startswith(("%", "!", "?")) or _HELP_LINE.match(line) or _MAGIC_ASSIGNMENT.match(line):
-            indent = line[:len(line) - len(line.lstrip())]
-            timed = _TIMED_STATEMENT.match(line) if keep_timed else None
-            if timed is not None:
-                lines[index] = indent + "if 1:".ljust(len(timed.group(2))) + line[timed.end():]
-            else:
-                lines[index] = indent + "pass"
-            changed = True
-    return "\n".join(lines) if changed else text
-
-
-def _parse_cell(program: str, where: str, number: int) -> tuple[ast.Module, str]:
-    """Parses one code cell, IPython syntax removed; returns the module and the text parsed.
-
-    Raises:
-        UnreadableInput: SK002 naming the cell when it does not parse.
-    """
-    try:
-        return ast.parse(program), program
-    except SyntaxError as error:
-        first_error = error
-    except (ValueError, RecursionError, MemoryError) as error:
-        raise _parser_failure(error, where, number) from None
-    cleaned = program
-    for keep_timed in (True, False):
-        attempt = _without_magics(program, keep_timed)
-        if attempt == program or attempt == cleaned:
-            continue
-        cleaned = attempt
-        try:
-            return ast.parse(cleaned), cleaned
-        except SyntaxError as error:
-            first_error = error
-        except (ValueError, RecursionError, MemoryError) as error:
-            raise _parser_failure(error, where, number) from None
-    raise _syntax_error(first_error, where, number)
-
-
-def _notebook_cells(text: str, where: str) -> tuple[dict, list[tuple[int, dict, str]]]:
-    """The parsed notebook and its code cells as `(cell_number, cell, source)`."""
-    try:
-        document = json.loads(text)
-    except (ValueError, RecursionError) as error:
-        raise UnreadableInput(
-            "SK003", f"{where} is not a notebook: invalid JSON ({error}); save it again from Jupyter",
-        ) from None
-    if not isinstance(document, dict):
-        raise UnreadableInput("SK003", f"{where} is not a notebook: the JSON is not an object with `cells`")
-    if "cells" in document:
-        cells = document["cells"]
-        source_key = "source"
-    elif isinstance(document.get("worksheets"), list):
-        cells = [cell for sheet in document["worksheets"] if isinstance(sheet, dict)
-                 for cell in (sheet.get("cells") or [])]
-        source_key = "input"
-    else:
-        raise UnreadableInput("SK003", f"{where} is not a notebook: it has no `cells` list")
-    if not isinstance(cells, list):
-        raise UnreadableInput("SK003", f"{where} is not a notebook: `cells` is {type(cells).__name__}, not a list")
-    metadata = document.get("metadata") if isinstance(document.get("metadata"), dict) else {}
-    language = None
-    if isinstance(metadata.get("kernelspec"), dict):
-        language = metadata["kernelspec"].get("language")
-    if language is None and isinstance(metadata.get("language_info"), dict):
-        language = metadata["language_info"].get("name")
-    if isinstance(language, str) and language.lower() not in ("python", "python3", "ipython"):
-        return document, []
-    found = []
-    for number, cell in enumerate(cells, 1):
-        if not isinstance(cell, dict):
-            raise UnreadableInput("SK003", f"{where} is not a notebook: cell {number} is not an object")
-        if cell.get("cell_type") != "code":
-            continue
-        source = cell.get(source_key, "")
-        if isinstance(source, list) and all(isinstance(piece, str) for piece in source):
-            source = "".join(source)
-        if not isinstance(source, str):
-            raise UnreadableInput(
-                "SK003", f"{where} is not a notebook: cell {number} has a `{source_key}` that is not text")
-        found.append((number, cell, source))
-    return document, found
-
-
-def cell_python(source: str) -> str | None:
-    """The Python text of a code cell, or None for a cell that a non-Python cell magic runs.
-
-    A cell starting with a cell magic that runs its body as Python
-    (`%%time`, `%%timeit`, `%%capture`, ...) keeps its body, the magic's line
-    left blank so that line numbers do not move; any other cell magic
-    (`%%bash`, `%%writefile`, ...) gives None.
-    """
-    if not source.lstrip().startswith("%%"):
-        return source
-    first, _, rest = source.lstrip().partition("\n")
-    magic = first[2:].split(None, 1)[0] if first[2:].strip() else ""
-    if magic not in PYTHON_CELL_MAGICS:
-        return None
-    offset = source.index(first)
-    return source[:offset] + "\n" + rest if rest else source[:offset]
-
-
-def parse_cell(source: str, where: str, number: int) -> ast.Module | None:
-    """Parses one code cell as `notebook_program` does; None for a cell a non-Python magic runs.
-
-    Raises:
-        UnreadableInput: SK002 naming the cell when it does not parse.
-    """
-    program = cell_python(source)
-    return None if program is None else _parse_cell(program, where, number)[0]
-
-
-def notebook_program(text: str, path: str | None = None, *,
-                     problems: list[UnreadableInput] | None = None) -> NotebookProgram:
-    """Parses a notebook's code cells into one program (see `NotebookProgram`).
-
-    Line magics (`%matplotlib inline`), shell escapes (`!pip install ...`,
-    `files = !ls`) and help lines (`LSTM?`) become `pass` (same indentation);
-    `%time stmt` and `%timeit stmt` keep their statement; a cell starting
-    with a cell magic is skipped unless the magic runs its body as Python
-    (`%%time`, `%%timeit`, `%%capture`, `%%prun`, `%%debug`).
-
-    Args:
-        text: the notebook's JSON text.
-        path: the file as the user gave it, for messages.
-        problems: when a list, a code cell that does not parse is left out
-            of the program (Jupyter would still run the others) and its SK002
-            `UnreadableInput` is appended here; when None, the first such
-            cell raises.
-
-    Raises:
-        UnreadableInput: SK003 for a file that is not a notebook, SK002
-            (naming the cell) for a code cell that does not parse, unless
-            `problems` collects it.
-    """
-    where = path or "<notebook>"
-    modules: list[ast.Module] = []
-    lines: list[str] = []
-    cell_starts: list[tuple[int, int]] = []
-    sources: dict[int, tuple[dict, str]] = {}
-    document, cells = _notebook_cells(text, where)
-    for number, cell, source in cells:
-        sources[number] = (cell, source)
-        program = cell_python(source)
-        if program is None:
-            continue
-        try:
-            module, program = _parse_cell(program, where, number)
-        except UnreadableInput as problem:
-            if problems is None:
-                raise
-            problems.append(problem)
-            continue
-        cell_lines = _NEWLINE.split(program)
-        start = len(lines) + 1
-        if start > 1:
-            ast.increment_lineno(module, start - 1)
-        cell_starts.append((start, number))
-        lines.extend(cell_lines)
-        modules.append(module)
-    return NotebookProgram(modules, lines, cell_starts, sources, document)
-
-
 def analyse_notebook(text: str, path: str | None = None, *, problems: list[UnreadableInput] | None = None,
                      ) -> tuple[SourceFrontEnd, list[ModelGraph], NotebookProgram]:
     """Runs the front-end on a notebook; returns it, the graphs and the program.
@@ -3262,42 +2918,6 @@ def graphs_from_notebook(text: str, path: str | None = None, *,
     return analyse_notebook(text, path, problems=problems)[1]
 
 
-def decode_source_bytes(data: bytes, path: str) -> tuple[str, str, bool]:
-    """Decodes a source file: UTF-8 (BOM allowed), or the encoding its coding cookie names.
-
-    Newlines are kept as they are in the file.
-
-    Args:
-        data: the file's bytes.
-        path: the file's name, for the message and to tell `.py` files (which
-            may declare a PEP 263 coding cookie) from notebooks.
-
-    Returns:
-        `(text, encoding, had_bom)`: the text without the BOM, the codec that
-        decoded it, and whether the file started with a UTF-8 BOM.
-
-    Raises:
-        UnreadableInput: SK001 when the bytes do not decode.
-    """
-    had_bom = data.startswith(b"\xef\xbb\xbf")
-    if had_bom:
-        data = data[3:]
-    try:
-        return data.decode("utf-8"), "utf-8", had_bom
-    except UnicodeDecodeError as error:
-        if not had_bom and path.lower().endswith((".py", ".pyw")):
-            try:
-                encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-                if encoding not in ("utf-8", "utf-8-sig"):
-                    return data.decode(encoding), encoding, False
-            except (SyntaxError, LookupError, UnicodeDecodeError):
-                pass
-        raise UnreadableInput(
-            "SK001",
-            f"{path} is not valid UTF-8 (byte {error.start}: {error.reason}); save it as UTF-8",
-        ) from None
-
-
 def read_source_file(path: str | os.PathLike, *,
                      problems: list[UnreadableInput] | None = None) -> list[ModelGraph]:
     """Reads a `.py` or `.ipynb` file and returns the Keras models it builds.
@@ -3336,46 +2956,3 @@ def read_source_file(path: str | os.PathLike, *,
     if suffix == ".ipynb":
         return graphs_from_notebook(text, name, problems=problems)
     return graphs_from_python(text, name)
-
-
-# Larger .py/.ipynb files are refused unread: model code is never this big, and
-# reading a generated multi-gigabyte file would only exhaust memory.
-MAX_SOURCE_BYTES = 64 * 2**20
-
-
-def _too_large(name: str, size: int) -> str:
-    return (
-        f"{name} is {size:,} bytes, over the {MAX_SOURCE_BYTES:,}-byte limit for source files; "
-        "it was not read (exclude it, or lint the module that builds the model)"
-    )
-
-
-def read_regular_file(name: str) -> bytes:
-    """The bytes of a regular file, read without ever blocking on a pipe or a device.
-
-    The file is opened non-blocking and checked with `fstat` before it is
-    read, so a named pipe or a device called `model.py` is refused at once;
-    a file over `MAX_SOURCE_BYTES` is refused without being read.
-
-    Raises:
-        UnreadableInput: SK001 when the file cannot be opened or read, or is
-            not a regular file, or is larger than `MAX_SOURCE_BYTES`.
-    """
-    try:
-        descriptor = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    except OSError as error:
-        raise UnreadableInput("SK001", f"{name} cannot be read: {error.strerror or error}") from None
-    try:
-        with os.fdopen(descriptor, "rb") as handle:
-            status = os.fstat(handle.fileno())
-            if not stat.S_ISREG(status.st_mode):
-                raise UnreadableInput(
-                    "SK001", f"{name} is not a regular file (a pipe, a device or a directory); lint files only")
-            if status.st_size > MAX_SOURCE_BYTES:
-                raise UnreadableInput("SK001", _too_large(name, status.st_size))
-            data = handle.read(MAX_SOURCE_BYTES + 1)  # bounded, should the file grow meanwhile
-            if len(data) > MAX_SOURCE_BYTES:
-                raise UnreadableInput("SK001", _too_large(name, len(data)))
-            return data
-    except OSError as error:
-        raise UnreadableInput("SK001", f"{name} cannot be read: {error.strerror or error}") from None
