@@ -15,6 +15,8 @@ Keras is imported only when a sweep runs; matplotlib only when a sweep is
 plotted; tqdm only for the progress bar (without tqdm, no bar).
 """
 
+# Size: one feature (depth_sweep: runs, records, tables, plot, workers) kept whole; the plot is the next seam.
+
 from __future__ import annotations
 
 import math

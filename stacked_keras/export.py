@@ -23,6 +23,8 @@ The SavedModel is standalone: serving it needs TensorFlow only, neither
 Keras nor this package.
 """
 
+# Size: the SavedModel export with its atomic directory write and verification; the atomic write is the next seam.
+
 from __future__ import annotations
 
 import contextlib

@@ -26,6 +26,8 @@ Token ids follow the convention of `stacked_keras.zoo.datasets`: 0 is
 padding (masked), 1 is `<start>`, 2 is `<end>`.
 """
 
+# Size: one model (encoder, decoder, attention, greedy decode) whose parts share the layer wiring; kept whole.
+
 from __future__ import annotations
 
 import numbers

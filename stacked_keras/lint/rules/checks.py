@@ -24,6 +24,8 @@ not know (`UNKNOWN`) never produces an error, and odd graphs (cycles, edges to
 missing nodes, missing or strange config values) never make them raise.
 """
 
+# Size: just over 600 lines until issue 9 gives every rule its own module.
+
 from __future__ import annotations
 
 import os
