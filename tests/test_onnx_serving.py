@@ -31,6 +31,31 @@ def test_session_matches_keras_in_fp32(exported, runtime):
     np.testing.assert_allclose(session(x), keras.ops.convert_to_numpy(model(x)), atol=1e-5)
 
 
+@pytest.mark.parametrize("batch", [4, 5, 1])
+def test_openvino_split_across_streams_matches_keras(exported, batch):
+    """Even batches are split across two streams, odd ones run whole: both equal Keras."""
+    pytest.importorskip("openvino")
+    model, path = exported
+    session = onnx_session(path, runtime="openvino", threads=2)
+    x = np.random.default_rng(batch).standard_normal((batch, 7, 3)).astype("float32")
+    np.testing.assert_allclose(session(x), keras.ops.convert_to_numpy(model(x)), atol=1e-5)
+    (key,) = session._openvino._specialised
+    assert key[-1] == (2 if batch % 2 == 0 else 1)
+
+
+def test_openvino_compiles_a_bounded_number_of_shapes_then_runs_dynamic(exported):
+    """Past MAX_SPECIALISED distinct shapes, calls still answer right, on the dynamic model."""
+    pytest.importorskip("openvino")
+    model, path = exported
+    session = onnx_session(path, runtime="openvino", threads=1)
+    session._openvino.MAX_SPECIALISED = 2
+    rng = np.random.default_rng(3)
+    for steps in (3, 4, 5, 6):
+        x = rng.standard_normal((2, steps, 3)).astype("float32")
+        np.testing.assert_allclose(session(x), keras.ops.convert_to_numpy(model(x)), atol=1e-5)
+    assert len(session._openvino._specialised) == 2
+
+
 def test_bf16_is_opt_in_and_reports_its_deviation_or_is_refused(exported):
     ov = pytest.importorskip("openvino")
     _, path = exported
