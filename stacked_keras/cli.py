@@ -34,6 +34,7 @@ from typing import Any
 
 from stacked_keras._version import __version__
 from stacked_keras.lint.cli import add_commands as add_lint_commands
+from stacked_keras.quiet_start import import_tensorflow_quietly
 
 __all__ = ["main", "build_parser", "add_build_command", "add_demo_command"]
 
@@ -97,6 +98,7 @@ def _in_flag_words(message: str) -> str:
 
 
 def _run_build(args: argparse.Namespace) -> int:
+    import_tensorflow_quietly()
     export_onnx_path = getattr(args, "export_onnx", None)
     if args.overwrite and args.export is None and export_onnx_path is None:
         raise ValueError("--overwrite replaces an export: it needs --export DIR or --export-onnx PATH")
@@ -241,6 +243,7 @@ def add_build_command(subparsers: Any) -> argparse.ArgumentParser:
 
 def _run_demo(args: argparse.Namespace) -> int:
     _refuse_existing_directory("--export-dir", args.export_dir, args.overwrite)
+    import_tensorflow_quietly()
     from stacked_keras.demo import run_demo
 
     run_demo(
@@ -336,7 +339,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     stacked-keras 0.1.0
     0
     """
-    # TensorFlow's C++ start-up lines would bury our one-line messages.
+    # TensorFlow's C++ logging after start-up (the start-up lines themselves
+    # are filtered by `import_tensorflow_quietly` in the verbs that build).
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     try:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import math
 import os
 import pathlib
@@ -525,7 +526,26 @@ def _write_saved_model(
             ) from error
         _require_no_cudnn_ops(traced, "traced serving function")
         # `write_out` aliases the first endpoint as `serving_default`.
-        archive.write_out(str(directory), verbose=False)
+        with _without_tensorflow_info():
+            archive.write_out(str(directory), verbose=False)
+
+
+@contextlib.contextmanager
+def _without_tensorflow_info() -> Iterator[None]:
+    """Holds TensorFlow's logger at WARNING while the SavedModel is written.
+
+    `tf.saved_model.save` logs "Assets written to: DIR/assets" at INFO, and
+    DIR is the temporary directory that is renamed away a moment later; the
+    result object names the final path instead.
+    """
+    logger = logging.getLogger("tensorflow")
+    previous = logger.level
+    if logger.getEffectiveLevel() < logging.WARNING:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
 
 
 def _smallest_vocabulary(model: keras.Model) -> int:

@@ -50,6 +50,37 @@ def test_python_m_help_lists_the_verbs_without_importing_tensorflow(tmp_path):
     assert heavy == []
 
 
+def test_build_shows_no_tensorflow_start_up_lines_on_stderr(tmp_path):
+    # Without TF_CPP_MIN_LOG_LEVEL, TensorFlow prints oneDNN, CUDA-driver and
+    # cuInit lines on descriptor 2 as it loads; the CLI filters them.
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "CUDA_VISIBLE_DEVICES")}
+    completed = subprocess.run(
+        [sys.executable, "-m", "stacked_keras", "build", "lstm", "--units", "4", "--input-shape", "5", "3"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert completed.stderr == ""
+    assert completed.stdout.startswith("Stack of model")
+
+
+def test_start_up_filter_drops_known_noise_and_keeps_real_errors():
+    from stacked_keras.quiet_start import keep_lines
+
+    captured = (
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+        "I0000 00:00:1796282894.359406   30736 port.cc:153] oneDNN custom operations are on.\n"
+        "I0000 00:00:1796282894.450121   30736 cpu_feature_guard.cc:227] This TensorFlow binary is optimized.\n"
+        "To enable the following instructions: AVX2 AVX512F, in other operations, rebuild TensorFlow.\n"
+        "E0000 00:00:1796282901.785478   30736 cuda_platform.cc:52] failed call to cuInit: INTERNAL\n"
+        "E0000 00:00:1796282901.785478   30736 op_kernel.cc:1] Invalid argument: a real failure\n"
+        "/x.py:3: UserWarning: a Python warning\n"
+    )
+    assert keep_lines(captured) == (
+        "E0000 00:00:1796282901.785478   30736 op_kernel.cc:1] Invalid argument: a real failure\n"
+        "/x.py:3: UserWarning: a Python warning\n"
+    )
+
+
 def test_console_script_lints_a_broken_stack_and_exits_1(tmp_path):
     source = tmp_path / "broken.py"
     source.write_text(

@@ -2,6 +2,7 @@
 
 import errno
 import importlib
+import logging
 import os
 import pathlib
 import shutil
@@ -109,6 +110,27 @@ def test_export_result_reports_the_reload_check(exported):
 
 def test_export_leaves_no_temporary_directory(exported):
     assert os.listdir(exported.path.parent) == [exported.path.name]
+
+
+def test_export_logs_no_assets_line_naming_the_temporary_directory(trained_stack, tmp_path):
+    # tf.saved_model.save logs "Assets written to: .NAME.tmp-XXXX/assets" at
+    # INFO; the directory is renamed away before export_saved_model returns.
+    logger = logging.getLogger("tensorflow")
+    previous = logger.level
+    logger.setLevel(logging.INFO)
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger.addHandler(handler)
+    try:
+        result = export_saved_model(trained_stack, tmp_path / "quiet")
+    finally:
+        logger.removeHandler(handler)
+        level_after = logger.level
+        logger.setLevel(previous)
+    assert level_after == logging.INFO  # the caller's level comes back
+    assert not [r for r in records if "Assets written" in r.getMessage()]
+    assert str(tmp_path / "quiet") in str(result)
 
 
 def test_exported_graph_holds_no_cudnn_op(exported):
