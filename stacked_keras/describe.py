@@ -190,17 +190,30 @@ class StackDescription:
             layer inside `TimeDistributed`, which runs over the inner time
             axis once per outer timestep; its `direction` then ends with
             `", per outer step"`).
+            Each row also has `stack`, the 1-based stack it belongs to;
+            in a model of several stacks (an encoder-decoder) `L` counts
+            from 1 in each stack.
         model_params: `model.count_params()`.
+        stacks: empty for a model of one stack; otherwise one dict per
+            stack (`index`, `name`, `depth`, `header`: what its bottom layer
+            reads and where its initial states come from), see
+            `stacked_keras.stacks.find_stacks`.
+        links: the links between stacks as sentences (`initial_state`,
+            attention), empty for a model of one stack.
     """
 
     model_name: str
     input_shapes: list[tuple[Any, ...]]
     rows: list[dict[str, Any]] = field(default_factory=list)
     model_params: int = 0
+    stacks: list[dict[str, Any]] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)
 
     @property
     def depth(self) -> int:
-        """The number of recurrent layers in the stack."""
+        """The number of recurrent layers in the stack (in the deepest one, for several stacks)."""
+        if self.stacks:
+            return max(stack["depth"] for stack in self.stacks)
         return len(self.rows)
 
     @property
@@ -211,7 +224,20 @@ class StackDescription:
     @property
     def title(self) -> str:
         shapes = ", ".join(_format_shape(s) for s in self.input_shapes)
+        if self.stacks:
+            each = ", ".join(f"{stack['name']} (depth {stack['depth']})" for stack in self.stacks)
+            return f"Stacks of model '{self.model_name}': input {shapes}; {len(self.stacks)} stacks: {each}"
         return f"Stack of model '{self.model_name}': input {shapes}, depth {self.depth}"
+
+    def _groups(self) -> list[tuple[str | None, list[list[str]]]]:
+        """(stack header or None, rows as text) per stack, in order."""
+        cells = self._cells()
+        if not self.stacks:
+            return [(None, cells)]
+        return [
+            (stack["header"], [c for c, row in zip(cells, self.rows) if row["stack"] == stack["index"]])
+            for stack in self.stacks
+        ]
 
     @property
     def legend(self) -> tuple[str, ...]:
@@ -237,10 +263,17 @@ class StackDescription:
         widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(headers)]
         line = "  ".join("-" * w for w in widths)
         header = "  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip()
-        lines = [self.title, line, header, line]
-        for r in body:
-            lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
-        lines += [line, self.footer, *self.legend]
+        lines = [self.title]
+        for stack_header, group in self._groups():
+            if stack_header is not None:
+                lines.append(stack_header)
+            lines += [line, header, line]
+            for r in group:
+                lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+            lines.append(line)
+        if self.links:
+            lines += ["Links between stacks:", *(f"  {link}" for link in self.links)]
+        lines += [self.footer, *self.legend]
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -249,22 +282,31 @@ class StackDescription:
     def to_markdown(self) -> str:
         """The table in Markdown, with the title above and the footer below."""
         headers = [text.replace("^L", "<sup>L</sup>") for _, text, _ in COLUMNS]
-        lines = [f"**{self.title}**", "", "| " + " | ".join(headers) + " |"]
         numeric = ("L", "units", "gates", "params")
-        lines.append("|" + "|".join("---:" if key in numeric else "---" for key, _, _ in COLUMNS) + "|")
-        for r in self._cells():
-            lines.append("| " + " | ".join(_markdown_escape(c) for c in r) + " |")
-        lines += ["", self.footer, ""] + [f"- {_markdown_escape(text)}" for text in self.legend]
+        rule = "|" + "|".join("---:" if key in numeric else "---" for key, _, _ in COLUMNS) + "|"
+        lines = [f"**{self.title}**", ""]
+        for stack_header, group in self._groups():
+            if stack_header is not None:
+                lines += [f"*{_markdown_escape(stack_header)}*", ""]
+            lines += ["| " + " | ".join(headers) + " |", rule]
+            lines += ["| " + " | ".join(_markdown_escape(c) for c in r) + " |" for r in group]
+            lines.append("")
+        if self.links:
+            lines += ["Links between stacks:", ""] + [f"- {_markdown_escape(link)}" for link in self.links] + [""]
+        lines += [self.footer, ""] + [f"- {_markdown_escape(text)}" for text in self.legend]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
         """The table in HTML, for notebooks."""
         head = "".join(f"<th>{h}</th>" for _, _, h in COLUMNS)
-        body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>"
-            for r in self._cells()
-        )
-        notes = "".join(f"<br><small>{html.escape(text)}</small>" for text in self.legend)
+        body = ""
+        for stack_header, group in self._groups():
+            if stack_header is not None:
+                body += f'<tr><th colspan="{len(COLUMNS)}" style="text-align:left">{html.escape(stack_header)}</th></tr>'
+            body += "".join(
+                "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in group
+            )
+        notes = "".join(f"<br><small>{html.escape(text)}</small>" for text in self.links + list(self.legend))
         return (
             '<table class="stacked-keras-describe">'
             f"<caption>{html.escape(self.title)}</caption>"
@@ -333,6 +375,8 @@ def describe(model: Any) -> StackDescription:
         )
     for depth, row in enumerate(rows, start=1):
         row["L"] = depth
+        row["stack"] = 1
+    stacks, links = _split_into_stacks(model, rows)
     try:
         input_shapes = [tuple(t.shape) for t in model.inputs]
     except (AttributeError, ValueError):
@@ -342,4 +386,63 @@ def describe(model: Any) -> StackDescription:
         input_shapes=input_shapes,
         rows=rows,
         model_params=int(model.count_params()),
+        stacks=stacks,
+        links=links,
     )
+
+
+def _split_into_stacks(model: Any, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Numbers the rows per stack when the model holds several (an encoder-decoder).
+
+    Reads the model's graph (`stacked_keras.stacks.find_stacks`). Leaves the
+    rows as one stack, and returns `([], [])`, when the graph shows one
+    stack, hides its wiring (a subclassed model), or when a row cannot be
+    matched to a node of the graph.
+    """
+    from stacked_keras.lint.from_model import graph_from_model
+    from stacked_keras.stacks import find_stacks
+
+    graph = graph_from_model(model)
+    if graph.opaque:  # a subclassed model: its wiring is in Python code, not in the graph
+        return [], []
+    found, cross = find_stacks(graph)
+    if len(found) < 2:
+        return [], []
+    position = {node.name: (stack.index, level) for stack in found for level, node in enumerate(stack.layers, 1)}
+    owners = []
+    for row in rows:
+        name = row["name"]
+        owner = position.get(name) or position.get(name.split("/")[0])
+        if owner is None:
+            return [], []
+        owners.append(owner)
+    first_row: dict[tuple[int, int], int] = {}  # (stack, level) -> L of its first row
+    count: dict[int, int] = {}
+    for row, owner in zip(rows, owners):
+        count[owner[0]] = count.get(owner[0], 0) + 1
+        row["stack"], row["L"] = owner[0], count[owner[0]]
+        first_row.setdefault(owner, row["L"])
+
+    def named(where: tuple[int, int]) -> str:
+        stack = found[where[0] - 1]
+        return f"{stack.name} L{first_row[where]} ({stack.layers[where[1] - 1].name})"
+
+    links = []
+    for link in cross:
+        if link.kind == "initial_state":
+            links.append(f"initial_state: {named(link.source)} -> {named(link.target)}")
+        else:
+            links.append(f"attention ({link.via}): {named(link.target)} attends over {named(link.source)}")
+    stacks = []
+    for stack in found:
+        parts = [f"L1 reads {', '.join(named(w) for w in stack.reads) or stack.reads_from or 'the input'}"]
+        states = [named(link.source) for link in cross if link.kind == "initial_state" and link.target[0] == stack.index]
+        if states:
+            parts.append(f"initial states from {', '.join(states)}")
+        stacks.append({
+            "index": stack.index,
+            "name": stack.name,
+            "depth": count.get(stack.index, 0),
+            "header": f"Stack {stack.index}, {stack.name}: " + "; ".join(parts),
+        })
+    return stacks, links

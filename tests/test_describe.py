@@ -241,3 +241,58 @@ def test_bidirectional_inside_time_distributed_keeps_both_notes():
     rows = describe(model).rows
     assert rows[0]["direction"] == "bidirectional (concat), per outer step"
     assert rows[1]["U"] == "3 x (4x2)"
+
+
+# --- several stacks: an encoder-decoder and parallel branches ---------------
+
+
+def test_seq2seq_is_described_as_two_stacks_each_numbered_from_one():
+    from stacked_keras import zoo
+
+    description = describe(zoo.build("seq2seq-attention"))
+    assert [(row["stack"], row["L"], row["name"]) for row in description.rows] == [
+        (1, 1, "encoder_lstm_1"),
+        (2, 1, "decoder_lstm_1"),
+        (1, 2, "encoder_lstm_2"),
+        (2, 2, "decoder_lstm_2"),
+    ]
+    assert [(s["name"], s["depth"]) for s in description.stacks] == [("encoder", 2), ("decoder", 2)]
+    assert description.depth == 2
+    assert description.stacks[1]["header"] == (
+        "Stack 2, decoder: L1 reads target_embedding; "
+        "initial states from encoder L1 (encoder_lstm_1), encoder L2 (encoder_lstm_2)"
+    )
+    assert description.links == [
+        "initial_state: encoder L1 (encoder_lstm_1) -> decoder L1 (decoder_lstm_1)",
+        "initial_state: encoder L2 (encoder_lstm_2) -> decoder L2 (decoder_lstm_2)",
+        "attention (attention): decoder L2 (decoder_lstm_2) attends over encoder L2 (encoder_lstm_2)",
+    ]
+    text = str(description)
+    assert text.index("Stack 1, encoder") < text.index("encoder_lstm_2") < text.index("Stack 2, decoder")
+    assert "Links between stacks:" in text and "2 stacks: encoder (depth 2), decoder (depth 2)" in text
+    for rendered in (description.to_markdown(), description._repr_html_()):
+        assert "Stack 2, decoder" in rendered.replace("\\_", "_")
+        assert "attends over encoder L2" in rendered
+
+
+def test_parallel_branches_are_separate_stacks_and_the_join_names_both():
+    inputs = keras.Input((6, 3))
+    left = L.LSTM(4, return_sequences=True, name="left_lstm")(inputs)
+    right = L.GRU(5, return_sequences=True, name="right_gru")(inputs)
+    joined = L.Concatenate()([left, right])
+    top = L.LSTM(2, name="top_lstm")(joined)
+    description = describe(keras.Model(inputs, L.Dense(1)(top)))
+    assert [(row["stack"], row["L"]) for row in description.rows] == [(1, 1), (2, 1), (3, 1)]
+    assert description.stacks[2]["header"] == (
+        "Stack 3, top: L1 reads left L1 (left_lstm), right L1 (right_gru)"
+    )
+    assert description.links == []
+
+
+def test_one_stack_keeps_one_table_without_stack_headers():
+    description = describe(seed_model())
+    assert description.stacks == [] and description.links == []
+    assert [row["stack"] for row in description.rows] == [1, 1]
+    text = str(description)
+    assert text.startswith("Stack of model 'seed': input (None, None, 3), depth 2\n-  ")
+    assert "Stack 1," not in text and "Links between stacks" not in text
