@@ -9,9 +9,10 @@ layer reads the encoder's first, which is false. `find_stacks` splits the
 recurrent layers of a `ModelGraph` into stacks, each numbered from L = 1,
 and names the cross links. `describe` and `plot_stack` read it.
 
-A recurrent layer continues the stack of the one recurrent layer below it
-(found by walking back through non-recurrent layers along ordinary inputs),
-when that layer is the stack's top (a `TimeDistributed` sentence encoder
+A recurrent layer continues the stack of the recurrent layer below it
+(found by walking back through non-recurrent layers along ordinary inputs;
+a residual `Add` brings lower layers of the same stack too), when that
+layer is the stack's top (a `TimeDistributed` sentence encoder
 under a document encoder is one stack too: the upper layer reads one vector
 per outer timestep). Anything else starts a stack of its own: a layer
 that reads the model input, a second branch on top of one layer, a layer
@@ -121,10 +122,13 @@ def find_stacks(graph: ModelGraph) -> tuple[list[Stack], list[CrossLink]]:
     where: dict[int, tuple[int, int]] = {}  # node id -> (stack index, L)
     for node in graph.recurrent_nodes():
         below = _recurrent_behind(graph, node)
-        if len(below) == 1 and below[0].id in where:
-            stack_index, level = where[below[0].id]
+        placed = [where[b.id] for b in below if b.id in where]
+        if placed and len(placed) == len(below) and len({stack for stack, _ in placed}) == 1:
+            # One layer below, or several of one stack (a residual Add joins
+            # a layer's output with its input): continue that stack at its top.
+            stack_index, level = max(placed)
             stack = stacks[stack_index - 1]
-            if stack.layers[-1] is below[0]:
+            if len(stack.layers) == level:
                 stack.layers.append(node)
                 where[node.id] = (stack_index, level + 1)
                 continue

@@ -225,3 +225,64 @@ def test_timesteps_out_of_range_is_refused(correct_stack, timesteps):
 def test_unknown_file_format_is_refused(correct_stack, tmp_path):
     with pytest.raises(ValueError, match=r"path must end in .png, .svg or .pdf .*grid.gif"):
         plot_stack(correct_stack, path=tmp_path / "grid.gif")
+
+
+# --- residual links, layer norm, elision, bidirectional last state, seq2seq ---------
+
+
+def text_gids(figure):
+    return sorted(text.get_gid() for text in figure.axes[0].texts if text.get_gid())
+
+
+def test_residual_links_and_layer_norm_are_drawn():
+    model = stacked_keras.deep_lstm([8, 8, 8], input_shape=(None, 8), residual=True, layer_norm=True)
+    figure = plot_stack(model, timesteps=3)
+    assert gids(figure, "skip:") == ["skip:residual_1", "skip:residual_2"]
+    assert gids(figure, "norm:") == ["norm:lstm_1", "norm:lstm_2"]
+    assert "LayerNorm" in texts(figure)
+    assert "3 stacked recurrent layers" in figure.axes[0].get_title()  # still one stack
+
+
+def test_plain_stack_has_no_skip_link_or_norm(correct_stack):
+    figure = plot_stack(correct_stack)
+    assert gids(figure, "skip:") == [] and gids(figure, "norm:") == []
+
+
+def test_columns_left_out_of_a_long_sequence_are_marked():
+    model = stacked_keras.deep_lstm([6, 4], input_shape=(30, 3), head="regression")
+    figure = plot_stack(model, timesteps=4)
+    assert "elision" in text_gids(figure)
+    assert "t = 30" in texts(figure) and "$H_{30}^{2}$" in texts(figure)
+    assert "timesteps 4 to 29 not drawn" in texts(figure)
+    assert gids(figure, "output:") == ["output:t30"]
+
+
+def test_a_short_sequence_drawn_whole_has_no_elision(correct_stack):
+    assert "elision" not in text_gids(plot_stack(correct_stack, timesteps=4))
+
+
+def test_bidirectional_last_state_sends_up_both_halves():
+    model = stacked_keras.deep_lstm([6, 4], input_shape=(None, 3), bidirectional=True)
+    figure = plot_stack(model, timesteps=4)
+    # the forward half ends at t = T, the backward half at t = 1
+    assert "link:bi_lstm_2:output:t4" in gids(figure, "link:")
+    assert gids(figure, "link-backward:") == ["link-backward:bi_lstm_2:output:t1"]
+
+
+def test_seq2seq_draws_two_stacks_side_by_side_with_state_and_attention_links():
+    from stacked_keras import zoo
+
+    figure = plot_stack(zoo.build("seq2seq-attention"), timesteps=3)
+    title = figure.axes[0].get_title()
+    assert "2 stacks side by side" in title
+    assert {"encoder", "decoder"} <= set(texts(figure))
+    assert gids(figure, "state:") == [
+        "state:encoder_lstm_1:decoder_lstm_1",
+        "state:encoder_lstm_2:decoder_lstm_2",
+    ]
+    attention = gids(figure, "attention:")
+    assert "attention:encoder_lstm_2:t1" in attention and "attention:decoder_lstm_2:t3" in attention
+    encoder_cells = [p for p in figure.axes[0].patches if p.get_gid() == "cell:encoder_lstm_1:t1"]
+    decoder_cells = [p for p in figure.axes[0].patches if p.get_gid() == "cell:decoder_lstm_1:t1"]
+    assert encoder_cells[0].center[1] == decoder_cells[0].center[1] == 1  # both start at L = 1
+    assert decoder_cells[0].center[0] > encoder_cells[0].center[0] + 3
