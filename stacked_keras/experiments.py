@@ -301,7 +301,7 @@ class SweepResult:
         if axes is None:
             from stacked_keras.plot import new_figure
 
-            figure = new_figure(figsize=(10, 4), layout="constrained")
+            figure = new_figure(figsize=(10, 4.4), layout="constrained")
             metric_ax, time_ax = figure.subplots(1, 2)
         else:
             if isinstance(axes, (str, bytes)) or not isinstance(axes, Sequence) or len(axes) != 2:
@@ -341,12 +341,16 @@ class SweepResult:
         metric_ax.set_title(f"{self.metric} by depth")
         metric_ax.set_xticks(depths)
         metric_ax.grid(alpha=0.3)
-        metric_ax.legend(fontsize="small", loc="best")
+        # Legends go below the panels, where they cover no point or error bar.
+        columns = 1 if len(prefix) > 16 else 2  # long labels one per line, so the legend fits the panel
+        metric_ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=columns)
 
+        seconds = [r.seconds_per_epoch for r in self.records]
+        seconds_err = errors([r.seconds_per_epoch_std for r in self.records])
         time_ax.errorbar(
             depths,
-            [r.seconds_per_epoch for r in self.records],
-            yerr=errors([r.seconds_per_epoch_std for r in self.records]),
+            seconds,
+            yerr=seconds_err,
             marker="o",
             color=color,
             capsize=3,
@@ -362,14 +366,21 @@ class SweepResult:
             params_ax = time_ax.twinx()
             params_ax.set_ylabel("parameters (dotted)")
             time_ax._stacked_keras_params_ax = params_ax
-        params_ax.plot(
-            depths,
-            [r.params for r in self.records],
-            linestyle=":",
-            marker=".",
-            color=color,
-        )
-        time_ax.legend(fontsize="small", loc="upper left")
+        params = [r.params for r in self.records]
+        params_ax.plot(depths, params, linestyle=":", marker="D", markersize=5, color=color,
+                       label=f"{prefix}parameters (right axis)")
+        # Both axes start at zero, so a difference looks as large as it is.
+        # Their tops differ (seconds 1.5x the highest bar, parameters 1.1x),
+        # so the two lines never lie on each other, even with two depths.
+        highest = max(s + e for s, e in zip(seconds, seconds_err or [0.0] * len(seconds)))
+        for ax, top in ((time_ax, 1.5 * highest), (params_ax, 1.1 * max(params))):
+            top = max(getattr(ax, "_stacked_keras_top", 0.0), top) or 1.0  # room for earlier sweeps
+            ax.set_ylim(0, top)
+            ax._stacked_keras_top = top
+        handles, labels = time_ax.get_legend_handles_labels()
+        more_handles, more_labels = params_ax.get_legend_handles_labels()
+        time_ax.legend(handles + more_handles, labels + more_labels, fontsize="small",
+                       loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=columns)
         if path is not None:
             figure.savefig(path, dpi=120)
         return figure

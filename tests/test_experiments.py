@@ -349,3 +349,20 @@ def test_importing_the_module_does_not_import_keras():
     code = "import stacked_keras.experiments, stacked_keras.plot, sys; print('keras' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_plot_keeps_the_parameter_line_visible_in_the_legend_and_off_the_data(sweep):
+    figure = sweep.plot()
+    metric_ax, time_ax, params_ax = figure.axes
+    # seconds and parameters both start at zero, with different headroom, so
+    # with two depths the dotted line does not lie on the solid one
+    assert time_ax.get_ylim()[0] == 0 and params_ax.get_ylim()[0] == 0
+    deepest = max(sweep.records, key=lambda r: r.params)
+    seconds_share = deepest.seconds_per_epoch / time_ax.get_ylim()[1]
+    params_share = deepest.params / params_ax.get_ylim()[1]
+    assert seconds_share <= 1 / 1.5 and abs(params_share - 1 / 1.1) < 1e-9
+    labels = [text.get_text() for text in time_ax.get_legend().get_texts()]
+    assert labels == [sweep.label, f"{sweep.label}: parameters (right axis)"]
+    # the legends sit below the panels, outside the data area
+    for ax in (metric_ax, time_ax):
+        assert ax.get_legend().get_bbox_to_anchor().y1 < ax.get_window_extent().y0 + 1
