@@ -781,3 +781,16 @@ def test_docstring_examples_run():
 
     failures, attempted = doctest.testmod(module, verbose=False)
     assert attempted >= 10 and failures == 0
+
+
+def test_fixer_refuses_a_file_over_the_linters_size_limit(tmp_path, monkeypatch):
+    # The fixer read files with no size limit; it now reads through lint.files.
+    from stacked_keras.lint import files
+
+    path = tmp_path / "model.py"
+    path.write_text("import keras\nm = keras.Sequential([keras.layers.LSTM(4), keras.layers.LSTM(2)])\n")
+    finding = Finding("SK101", "broken-vertical-connection", "error", "...", path=str(path), line=2, column=23)
+    monkeypatch.setattr(files, "MAX_SOURCE_BYTES", 32)
+    with pytest.raises(ValueError, match="over the 32-byte limit"):
+        rewrite_file(path, [finding])
+    assert path.read_text().count("return_sequences") == 0  # untouched

@@ -1363,3 +1363,44 @@ def test_docstring_examples_run():
 
     failures, attempted = doctest.testmod(module, verbose=False)
     assert attempted >= 10 and failures == 0
+
+
+# -- issue 9: one notebook reader, one file reader ---------------------------------------------
+
+def test_noqa_in_an_nbformat3_notebook_suppresses_the_finding(tmp_path):
+    # The front-end reads nbformat 3 worksheets; `# noqa` used to look for
+    # nbformat 4 `cells` only, so the finding stayed.
+    import stacked_keras
+
+    cells = [
+        {"cell_type": "markdown", "source": ["A note."]},
+        {"cell_type": "code", "input": [
+            "import keras\n",
+            "m = keras.Sequential([keras.Input((5, 2)), keras.layers.LSTM(4),  # noqa: SK101\n",
+            "                      keras.layers.LSTM(2)])\n",
+        ]},
+    ]
+    path = tmp_path / "old.ipynb"
+    path.write_text(json.dumps({"worksheets": [{"cells": cells}], "metadata": {}, "nbformat": 3}))
+    assert [f.code for f in stacked_keras.lint(str(path)).findings] == []
+    path.write_text(path.read_text().replace("  # noqa: SK101", ""))
+    [finding] = stacked_keras.lint(str(path)).findings
+    assert (finding.code, finding.cell, finding.line) == ("SK101", 2, 2)
+
+
+def test_a_cell_that_starts_indented_is_read_as_ipython_runs_it():
+    # IPython strips the common leading indent; this used to be SK002.
+    source = [
+        "    import keras\n",
+        "    m = keras.Sequential([keras.Input((5, 2)),\n",
+        "                          keras.layers.LSTM(4), keras.layers.LSTM(2)])\n",
+    ]
+    [graph] = graphs_from_notebook(notebook(("code", source)), problems=[])
+    lstm = [node for node in graph if node.cls == "LSTM"][0]
+    assert (lstm.location.cell, lstm.location.line, lstm.location.column) == (1, 3, 27)
+
+
+def test_an_indented_cell_that_does_not_parse_is_still_sk002():
+    problems = []
+    graphs_from_notebook(notebook(("code", ["    x = (\n"])), problems=problems)
+    assert [problem.code for problem in problems] == ["SK002"]

@@ -26,7 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from stacked_keras.graph import ModelGraph
+from stacked_keras.lint.files import read_text_file
 from stacked_keras.lint.findings import Finding, Severity, UnreadableInput, severity_rank
+from stacked_keras.lint.notebooks import code_cell_sources
 from stacked_keras.lint.report import Report
 from stacked_keras.lint.settings import LintSettings, PathPatterns, SettingsError, parse_codes
 
@@ -302,16 +304,6 @@ def _code_matches(code: str, patterns: Iterable[str]) -> bool:
     return any(code.startswith(pattern) for pattern in patterns)
 
 
-def _cell_sources(text: str) -> list[str]:
-    """The source of each cell of a notebook (all cells, in order)."""
-    document = json.loads(text)
-    sources = []
-    for cell in document.get("cells", []):
-        source = cell.get("source", "") if isinstance(cell, dict) else ""
-        sources.append("".join(source) if isinstance(source, list) else str(source))
-    return sources
-
-
 def _python_lines(text: str) -> list[str]:
     """Lines as Python's tokenizer counts them (only \\r\\n, \\r and \\n end a line).
 
@@ -325,13 +317,13 @@ def _source_line(path: str, cell: int | None, line: int, cache: dict[tuple[str, 
     key = (path, cell)
     if key not in cache:
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            text = read_text_file(path)[0]
             if cell is None:
                 cache[key] = _python_lines(text)
             else:
-                sources = _cell_sources(text)
-                cache[key] = _python_lines(sources[cell - 1]) if 0 < cell <= len(sources) else []
-        except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+                source = code_cell_sources(text, path).get(cell)
+                cache[key] = _python_lines(source) if source is not None else []
+        except UnreadableInput:
             cache[key] = []
     lines = cache[key]
     return lines[line - 1] if 0 < line <= len(lines) else ""

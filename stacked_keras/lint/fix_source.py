@@ -56,6 +56,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from stacked_keras.graph import LayerNode, ModelGraph
+from stacked_keras.lint.files import read_regular_file
 from stacked_keras.lint.findings import Finding, UnreadableInput
 from stacked_keras.lint.semantics import GraphView, last_state_destinations
 from stacked_keras.lint.from_source import (
@@ -668,17 +669,22 @@ def _write_atomically(path: str, data: bytes) -> None:
 
 
 def _read_regular(name: str) -> bytes:
-    """The file's bytes; a pipe or a device is refused before anything blocks on it.
+    """The file's bytes, through the linter's one file reader (`lint.files`).
+
+    So the same limits hold as for linting: a pipe or a device is refused
+    before anything blocks on it, and a file over `MAX_SOURCE_BYTES` is
+    refused without being read.
 
     Raises:
-        OSError: the file cannot be opened or read.
-        ValueError: it is not a regular file.
+        OSError: the file does not exist or cannot be opened.
+        ValueError: it is not a regular file, or is too large.
     """
-    descriptor = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    with os.fdopen(descriptor, "rb") as stream:
-        if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
-            raise ValueError(f"cannot fix {name}: it is not a regular file")
-        return stream.read()
+    if not stat.S_ISREG(os.stat(name).st_mode):  # stat never blocks; a missing path raises OSError
+        raise ValueError(f"cannot fix {name}: it is not a regular file")
+    try:
+        return read_regular_file(name)
+    except UnreadableInput as error:
+        raise ValueError(f"cannot fix {error.message}") from None
 
 
 def rewrite_file(path: str | os.PathLike, findings: Iterable[Finding]) -> SourceRewrite:

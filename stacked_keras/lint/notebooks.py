@@ -96,7 +96,7 @@ def _parse_cell(program: str, where: str, number: int) -> tuple[ast.Module, str]
         UnreadableInput: SK002 naming the cell when it does not parse.
     """
     try:
-        return ast.parse(program), program
+        return _parse_as_ipython(program), program
     except SyntaxError as error:
         first_error = error
     except (ValueError, RecursionError, MemoryError) as error:
@@ -108,12 +108,41 @@ def _parse_cell(program: str, where: str, number: int) -> tuple[ast.Module, str]
             continue
         cleaned = attempt
         try:
-            return ast.parse(cleaned), cleaned
+            return _parse_as_ipython(cleaned), cleaned
         except SyntaxError as error:
             first_error = error
         except (ValueError, RecursionError, MemoryError) as error:
             raise parser_failure(error, where, number) from None
     raise syntax_error(first_error, where, number)
+
+
+def _parse_as_ipython(program: str) -> ast.Module:
+    """Parses a cell; one whose code starts indented is read as IPython runs it.
+
+    IPython removes the leading indent of a cell's first line from its
+    lines before running it. Parsing the unchanged text as the body of an
+    `if 1:` block accepts the same cells and keeps every line and column
+    where it is in the cell.
+
+    Raises:
+        SyntaxError: the cell does not parse either way (the error of the
+            text as written).
+    """
+    try:
+        return ast.parse(program)
+    except SyntaxError as error:
+        first_code = next((line for line in NEWLINE.split(program)
+                           if line.strip() and not line.lstrip().startswith("#")), "")
+        if not first_code[:1].isspace():
+            raise
+        written_error = error
+    try:
+        wrapped = ast.parse("if 1:\n" + program)
+    except SyntaxError:
+        raise written_error from None
+    module = ast.Module(body=wrapped.body[0].body, type_ignores=[])
+    ast.increment_lineno(module, -1)
+    return module
 
 
 def _notebook_cells(text: str, where: str) -> tuple[dict, list[tuple[int, dict, str]]]:
@@ -159,6 +188,18 @@ def _notebook_cells(text: str, where: str) -> tuple[dict, list[tuple[int, dict, 
                 "SK003", f"{where} is not a notebook: cell {number} has a `{source_key}` that is not text")
         found.append((number, cell, source))
     return document, found
+
+
+def code_cell_sources(text: str, where: str = "<notebook>") -> dict[int, str]:
+    """The source of each code cell, by its 1-based number among all cells.
+
+    Reads nbformat 4 (`cells`) and nbformat 3 (`worksheets`) alike, as the
+    front-end does; `# noqa` comments and SARIF snippets read it too.
+
+    Raises:
+        UnreadableInput: SK003 for a file that is not a notebook.
+    """
+    return {number: source for number, _, source in _notebook_cells(text, where)[1]}
 
 
 def cell_python(source: str) -> str | None:
