@@ -47,6 +47,7 @@ def pytest_sessionstart(session):
 
 
 def pytest_sessionfinish(session, exitstatus):
+    _stop_background_jobs()
     before = getattr(session.config, "_checkout_before", None)
     after = _checkout_status()
     if before is None or after is None:
@@ -58,3 +59,41 @@ def pytest_sessionfinish(session, exitstatus):
         if reporter is not None:
             reporter.write_line(message, red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+# --- background checks (tests/background.py) -------------------------------------------
+
+
+def pytest_collection_finish(session):
+    from background import JOBS
+
+    wanted = {name for item in session.items for name in getattr(item, "fixturenames", ()) if name in JOBS}
+    for name in sorted(wanted):
+        JOBS[name].start()
+
+
+def _stop_background_jobs():
+    from background import JOBS
+
+    for job in JOBS.values():
+        job.stop()
+
+
+@pytest.fixture(scope="session")
+def mirrored():
+    """The JSON report of tests/run_mirrored_training.py (MirroredStrategy on two CPU devices)."""
+    import json
+
+    from background import JOBS
+
+    completed = JOBS["mirrored"].result()
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="session")
+def notebook_runs():
+    """The background job that ran the notebooks (tests/run_notebooks.py)."""
+    from background import JOBS
+
+    return JOBS["notebook_runs"]

@@ -17,16 +17,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from background import MIRRORED_PRESETS
 
 ROOT = Path(__file__).resolve().parent.parent
-MIRRORED_SCRIPT = ROOT / "tests" / "run_mirrored_training.py"
 MULTI_WORKER_EXAMPLE = ROOT / "examples" / "multi_worker.py"
-# The presets whose models differ from the compared deep_lstm stack: a masking
-# Embedding, bidirectional layers with a per-timestep head, a two-input
-# encoder-decoder with attention. (deep-simple-rnn and forecaster-deep-gru are
-# numeric deep_rnn stacks like it; `python tests/run_mirrored_training.py`
-# trains all five.)
-PRESETS = ("sentiment-deep-lstm", "tagger-bilstm", "seq2seq-attention")
+PRESETS = MIRRORED_PRESETS
 
 
 def _environment():
@@ -41,15 +36,8 @@ def _last_json_line(completed):
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
-@pytest.fixture(scope="module")
-def mirrored():
-    completed = subprocess.run(
-        [sys.executable, str(MIRRORED_SCRIPT), "--epochs", "3", "--preset-epochs", "2", "--presets", *PRESETS],
-        capture_output=True, text=True, env=_environment(), cwd=ROOT, timeout=600,
-    )
-    return _last_json_line(completed)
-
-
+# `mirrored` (conftest.py) is the JSON report of tests/run_mirrored_training.py,
+# run in the background once these tests are selected.
 def test_mirrored_strategy_runs_on_two_logical_cpu_devices(mirrored):
     assert mirrored["devices"] == ["/device:CPU:0", "/device:CPU:1"]
     assert mirrored["replicas"] == 2
