@@ -345,6 +345,8 @@ def _custom_objects(model: Any) -> dict[str, Any]:
 
 def _copy_weights(original: Any, copy_: Any) -> list[str]:
     """Copies weights layer by layer where shapes match; returns the layers skipped."""
+    import keras
+
     skipped = []
     new_layers = _all_layers(copy_)
     for path, old in _all_layers(original).items():
@@ -357,7 +359,9 @@ def _copy_weights(original: Any, copy_: Any) -> list[str]:
             except Exception:  # noqa: BLE001 - a custom layer may not rebuild this way
                 skipped.append(path)
                 continue
-        values = old.get_weights()
+        # not get_weights(): on JAX it goes through np.array(variable), which
+        # numpy 2 warns about (Keras's __array__ takes no copy argument)
+        values = [keras.ops.convert_to_numpy(weight.value) for weight in old.weights]
         if [tuple(v.shape) for v in values] != [tuple(w.shape) for w in old.weights]:
             continue  # created but never initialized (a build that failed inside fit)
         if [tuple(v.shape) for v in values] != [tuple(w.shape) for w in new.weights]:
@@ -459,7 +463,11 @@ def fix(model: Any) -> Any:
         )
     if getattr(model, "compiled", False):
         try:
-            fixed.compile_from_config(model.get_compile_config())
+            with warnings.catch_warnings():
+                # Keras on JAX builds the optimizer through np.array(variable),
+                # which numpy 2 warns about; nothing a caller can act on.
+                warnings.filterwarnings("ignore", "__array__ implementation", DeprecationWarning)
+                fixed.compile_from_config(model.get_compile_config())
         except Exception as error:  # noqa: BLE001 - a custom loss may not deserialize
             warnings.warn(
                 f"fix(): the copy could not be compiled like the original ({error}); call compile() on it",
