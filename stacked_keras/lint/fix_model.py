@@ -322,6 +322,23 @@ def _all_layers(model: Any, prefix: str = "") -> dict[str, Any]:
     return found
 
 
+def _variable_array(variable: Any) -> Any:
+    """A Keras variable's value as a NumPy array, on every backend, without warnings.
+
+    Not `get_weights()` nor `keras.ops.convert_to_numpy(variable)`: both end in
+    `np.array(...)` on an object whose `__array__` takes no `copy` argument
+    (Keras's variables, TensorFlow's variables), which numpy 2 warns about.
+    A TensorFlow variable's own `.numpy()` does not; JAX and torch values go
+    through `convert_to_numpy`, which handles them cleanly.
+    """
+    import keras
+
+    value = variable.value
+    if keras.backend.backend() == "tensorflow":
+        return value.numpy()
+    return keras.ops.convert_to_numpy(value)
+
+
 def _custom_objects(model: Any) -> dict[str, Any]:
     """The model's own layer classes by registered and class name, for from_config."""
     import keras
@@ -359,9 +376,7 @@ def _copy_weights(original: Any, copy_: Any) -> list[str]:
             except Exception:  # noqa: BLE001 - a custom layer may not rebuild this way
                 skipped.append(path)
                 continue
-        # not get_weights(): on JAX it goes through np.array(variable), which
-        # numpy 2 warns about (Keras's __array__ takes no copy argument)
-        values = [keras.ops.convert_to_numpy(weight.value) for weight in old.weights]
+        values = [_variable_array(weight) for weight in old.weights]
         if [tuple(v.shape) for v in values] != [tuple(w.shape) for w in old.weights]:
             continue  # created but never initialized (a build that failed inside fit)
         if [tuple(v.shape) for v in values] != [tuple(w.shape) for w in new.weights]:
