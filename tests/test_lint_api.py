@@ -187,6 +187,43 @@ def test_package_is_callable_as_lint_however_it_was_imported():
     assert stacked_keras.Report is Report
 
 
+def test_stacked_keras_lint_is_both_the_package_and_the_lint_function(tmp_path):
+    import types
+
+    import stacked_keras.lint.runner
+
+    package = sys.modules["stacked_keras.lint"]
+    # the package: its submodules and re-exports are reached through it
+    assert isinstance(package, types.ModuleType) and package.__path__
+    assert package.runner is stacked_keras.lint.runner
+    assert package.lint is stacked_keras.lint.runner.lint and package.fix is stacked_keras.lint.runner.fix
+    assert stacked_keras.lint.rules.RULES["SK101"].code == "SK101"
+    # the function: calling the package lints, with the function's keywords
+    (tmp_path / "model.py").write_text(
+        "import keras\n"
+        "model = keras.Sequential([keras.Input((10, 3)), keras.layers.LSTM(8), keras.layers.LSTM(8)])\n"
+    )
+    report = stacked_keras.lint(str(tmp_path), select=["SK101"])
+    assert [f.code for f in report.findings] == ["SK101"]
+    assert report.findings == stacked_keras.lint.runner.lint(str(tmp_path), select=["SK101"]).findings
+
+
+def test_the_lint_package_init_holds_re_exports_only():
+    import ast
+
+    import stacked_keras.lint
+
+    from pathlib import Path
+
+    tree = ast.parse(Path(stacked_keras.lint.__file__).read_text())
+    defined = [
+        node.name for node in tree.body
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+    ]
+    # only the lazy LintCallback lookup and the callable-package class
+    assert defined == ["__getattr__", "_LintPackage"]
+
+
 def test_target_shape_decides_per_sample_against_per_timestep_head():
     def sequence_head():
         return ModelGraph.chain(
