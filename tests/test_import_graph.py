@@ -74,6 +74,12 @@ def test_cycle_finder_finds_a_cycle():
     assert _cycle({"a": {"b"}, "b": set()}) is None
 
 
+def test_the_graph_imports_nothing_of_the_linter():
+    # the flow model (lint.semantics) reads the graph, never the reverse
+    # (at module level or inside a function)
+    assert not [m for m in _all_imports(_ROOT / "graph.py") if m.startswith("stacked_keras.lint")]
+
+
 def test_flow_model_imports_only_the_graph():
     graph = _import_graph()
     assert graph["stacked_keras.lint.semantics"] <= {"stacked_keras.graph"}

@@ -21,6 +21,7 @@ from typing import Any
 from stacked_keras.graph import (
     KERAS_DEFAULTS,
     RANK_KEEPING,
+    RECURRENT_CELLS,
     RECURRENT_LAYERS,
     TIME_COLLAPSING,
     TIME_FABRICATING,
@@ -30,7 +31,7 @@ from stacked_keras.graph import (
     ModelGraph,
 )
 
-__all__ = ["GraphView", "last_state_destinations", "vector_feeders"]
+__all__ = ["GraphView", "last_state_destinations", "output_has_time_axis", "vector_feeders"]
 
 
 # ---------------------------------------------------------------------------
@@ -178,6 +179,37 @@ def _loss_name(value: Any) -> str | None:
     return re.sub(r"[^a-z0-9]", "", value.lower()) or None
 
 
+def output_has_time_axis(node: LayerNode) -> Any:
+    """Whether a recurrent layer hands the next layer a sequence: the one answer.
+
+    A plain recurrent layer hands up a sequence when its `return_sequences`
+    is True, its last state when it is False. Inside `TimeDistributed` the
+    output is always a sequence over the outer axis (one vector, or one
+    sequence, per outer timestep), whatever the inner layer's own flag.
+    `GraphView.time_axis` asks this for every recurrent node.
+
+    Args:
+        node: a graph node (a wrapper cycle or an odd config never raises).
+
+    Returns:
+        True, False or `UNKNOWN`; None when the node is not recurrent.
+
+    Example:
+
+    >>> inner = LayerNode("lstm", "LSTM", {"units": 4})
+    >>> output_has_time_axis(LayerNode("td", "TimeDistributed", wrapped=inner))
+    True
+    >>> output_has_time_axis(inner)
+    False
+    """
+    core = _core_of(node)
+    if _class_of(core) not in RECURRENT_LAYERS:
+        return None
+    if _time_distributed_depth_of(node):
+        return True
+    return _as_bool(_setting(core, "return_sequences", False))
+
+
 def _postorder(start: int, dependencies: Callable[[int], Iterable[int]],
                compute: Callable[[int, dict], Any], memo: dict[int, Any]) -> Any:
     """Computes `memo[start]` after the values it depends on, without recursion.
@@ -293,9 +325,7 @@ class GraphView:
         if cls not in RECURRENT_LAYERS:
             return None
         if cls == "RNN" and isinstance(core.wrapped, LayerNode):
-            return {"SimpleRNNCell": "SimpleRNN", "LSTMCell": "LSTM", "GRUCell": "GRU"}.get(
-                _class_of(core.wrapped), "RNN"
-            )
+            return RECURRENT_CELLS.get(_class_of(core.wrapped), "RNN")
         return cls
 
     def keeps_rank(self, i: int) -> bool:
@@ -340,9 +370,7 @@ class GraphView:
 
         def compute(node: int, memo: dict) -> Any:
             if self.is_recurrent(node):
-                if self.time_distributed_depth(node):
-                    return True  # one output per outer timestep, whatever the inner flag
-                value = self.return_sequences(node)
+                value = output_has_time_axis(self.nodes[node])
                 return None if value is UNKNOWN else value
             cls = self.cls(node)
             config_node = self.nodes[node]
