@@ -425,6 +425,8 @@ def test_per_file_ignores_and_exclude_from_settings(tmp_path):
     # exclude applies to files named explicitly too (pre-commit names every file).
     only_excluded = lint([tmp_path / "legacy" / "old.py"], settings=settings)
     assert only_excluded.files == [] and only_excluded.exit_code() == 0
+    # ...and the report names what it skipped, rather than dropping it silently
+    assert only_excluded.excluded == [str(tmp_path / "legacy" / "old.py")] and only_excluded.skipped == 1
 
 
 # -- directories and .gitignore ---------------------------------------------------------------
@@ -503,6 +505,19 @@ def test_same_file_given_twice_is_linted_once(tmp_path):
     path = _write(tmp_path / "broken.py", BROKEN_PY)
     files, findings, skipped = discover_files([path, tmp_path, str(path)])
     assert files == [str(path)] and findings == [] and skipped == 0
+
+
+def test_discover_files_hands_back_the_named_paths_exclude_skipped(tmp_path):
+    from stacked_keras.lint.settings import PathPatterns
+
+    kept = _write(tmp_path / "models" / "a.py", BROKEN_PY)
+    old = _write(tmp_path / "legacy" / "old.py", BROKEN_PY)
+    excluded = []
+    files, findings, skipped = discover_files(
+        [kept, old, tmp_path / "legacy"], exclude=PathPatterns(["legacy/"], base=tmp_path), excluded=excluded,
+    )
+    assert files == [str(kept)] and findings == [] and skipped == 2
+    assert excluded == [str(old), str(tmp_path / "legacy")]
 
 
 @pytest.mark.parametrize(

@@ -180,7 +180,8 @@ def _not_regular(path: str) -> str:
 
 
 def discover_files(paths: Iterable[str | os.PathLike[str]], *, respect_gitignore: bool = True,
-                   exclude: PathPatterns | None = None) -> tuple[list[str], list[Finding], int]:
+                   exclude: PathPatterns | None = None,
+                   excluded: list[str] | None = None) -> tuple[list[str], list[Finding], int]:
     """The files to lint under `paths`, and a finding for each path that has none.
 
     Directories are walked for `.py`, `.ipynb`, `.keras`, `.h5`, `.hdf5` and
@@ -197,6 +198,9 @@ def discover_files(paths: Iterable[str | os.PathLike[str]], *, respect_gitignore
         paths: files and directories, as the user gave them.
         respect_gitignore: skip `.gitignore`d paths in directory walks.
         exclude: more patterns of paths to skip (the `exclude` setting).
+        excluded: a list to which the paths named in `paths` that `exclude`
+            skipped are appended, as given, so the caller can say so.
+            Defaults to None.
 
     Returns:
         `(files, findings, skipped)`: the files, as given or joined onto the
@@ -213,6 +217,8 @@ def discover_files(paths: Iterable[str | os.PathLike[str]], *, respect_gitignore
         path = os.fspath(given)
         if exclude and exclude.matches(path, is_dir=os.path.isdir(path)):
             skipped += 1
+            if excluded is not None:
+                excluded.append(path)
             continue
         if os.path.isdir(path):
             found: list[str] = []

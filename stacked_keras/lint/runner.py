@@ -111,6 +111,7 @@ class _Linter:
         self.models = 0
         self.inputs_read = 0
         self.skipped = 0
+        self.excluded: list[str] = []
 
     def _ignore_for(self, path: str | None) -> tuple[str, ...]:
         return tuple(self.settings.ignore) + self.settings.ignored_codes_for(path)
@@ -147,6 +148,7 @@ class _Linter:
             paths,
             respect_gitignore=self.settings.respect_gitignore,
             exclude=self.settings.exclude_patterns() if self.settings.exclude else None,
+            excluded=self.excluded,
         )
         self.skipped += skipped
         for finding in findings:
@@ -332,6 +334,7 @@ def lint(obj: Any, *, select: Iterable[str] | str | None = None,
         models=linter.models,
         inputs_read=linter.inputs_read,
         skipped=linter.skipped,
+        excluded=linter.excluded,
         fail_on=effective.fail_on,
     )
 
