@@ -54,7 +54,7 @@ _DROPOUT_LAYERS = frozenset(
     }
 )
 # Reshapes that can fabricate a time axis; RepeatVector is the deliberate
-# encoder-decoder bridge and is kept apart.
+# encoder-decoder bridge and is kept apart (`_fabricates_one_step`).
 _RESHAPING = TIME_FABRICATING - {"RepeatVector"}
 # Layers that keep the time axis of their input, to find a layer's timesteps.
 _TIME_KEEPING = _PASS_THROUGH | {"Embedding", "Masking", "TimeDistributed"}
@@ -536,15 +536,27 @@ class GraphView:
 # ---------------------------------------------------------------------------
 
 
+def _fabricates_one_step(repeat: LayerNode) -> bool:
+    """Whether a RepeatVector makes one timestep of a vector (`n` known to be 1).
+
+    `RepeatVector(n)` with n > 1 is the autoencoder and seq2seq bridge; with
+    n = 1 it only adds a time axis of one step, as `Reshape((1, units))` does.
+    """
+    return _as_int(_setting(repeat, "n")) == 1
+
+
 def last_state_destinations(view: GraphView, r: int) -> list[tuple[int, int | None]]:
     """The recurrent layers that read the last-state vector of recurrent layer r.
 
     Follows input edges from r through rank-keeping layers (the vector stays
     a vector) and through reshapes (the vector becomes a fabricated
-    sequence). Stops at a RepeatVector (the encoder-decoder bridge), at any
-    other layer, and at a merge whose other inputs are not known to be
-    vectors too (adding a vector to a real sequence conditions it on
-    purpose). Returns `(recurrent layer, reshape or None)` pairs.
+    sequence), `RepeatVector(1)` among them: one copy of the vector is one
+    fabricated timestep, like `Reshape((1, units))`. Stops at a
+    `RepeatVector(n)` with n > 1 or n unknown (the encoder-decoder bridge
+    copies the vector to every timestep on purpose), at any other layer, and
+    at a merge whose other inputs are not known to be vectors too (adding a
+    vector to a real sequence conditions it on purpose). Returns
+    `(recurrent layer, reshape or None)` pairs.
 
     Only recurrent layers at r's `TimeDistributed` depth count: they run over
     the time axis r summed up. `TimeDistributed(LSTM(..))` returning its last
@@ -566,8 +578,11 @@ def last_state_destinations(view: GraphView, r: int) -> list[tuple[int, int | No
             if view.is_recurrent(nxt):
                 if view.time_distributed_depth(nxt) == view.time_distributed_depth(r):
                     found.append((nxt, reshape))
-            elif view.is_input(nxt) or view.cls(nxt) == "RepeatVector":
+            elif view.is_input(nxt):
                 continue
+            elif view.cls(nxt) == "RepeatVector":
+                if _fabricates_one_step(view.nodes[nxt]):
+                    stack.append((nxt, nxt if reshape is None else reshape))
             elif view.cls(nxt) in _RESHAPING:
                 stack.append((nxt, nxt if reshape is None else reshape))
             elif view.keeps_rank(nxt):

@@ -18,22 +18,23 @@ CODE = "SK103"
 PAGE = """\
 ## What it does
 Checks for a recurrent layer's last-state vector (`return_sequences=False`)
-turned into a sequence by a reshape (`Reshape`, `expand_dims`, `ops.reshape`)
-and fed to another recurrent layer.
+turned into a sequence by a reshape (`Reshape`, `expand_dims`, `ops.reshape`,
+or `RepeatVector(1)`, which makes it one timestep) and fed to another
+recurrent layer.
 
 Not reported: a reshape at the model's input (flat features cut into
-timesteps, like the rows of an MNIST image), a `RepeatVector` (the
-encoder-decoder bridge copies the vector to every timestep on purpose), and a
-vector that does not come from a recurrent layer (a latent code passed through
-`Dense` and reshaped into a sequence is a generator's design, not a broken
-connection between stacked layers).
+timesteps, like the rows of an MNIST image), a `RepeatVector(n)` with n > 1
+(the encoder-decoder bridge copies the vector to every timestep on
+purpose), and a vector that does not come from a recurrent layer (a latent
+code passed through `Dense` and reshaped into a sequence is a generator's
+design, not a broken connection between stacked layers).
 
 ## Why is this bad?
 Keras builds the model without complaint, but the layer above no longer reads
 the hidden states of the layer below timestep by timestep: it reads one fake
-timestep (`expand_dims`) or the units of a single state cut into pieces as if
-they were timesteps (`Reshape`). The vertical connection of the stack is gone
-and the upper layer learns from noise.
+timestep (`expand_dims`, `RepeatVector(1)`) or the units of a single state
+cut into pieces as if they were timesteps (`Reshape`). The vertical
+connection of the stack is gone and the upper layer learns from noise.
 
 ## Example
 ```python
