@@ -23,8 +23,13 @@ Conventions:
   nodes too, with `cls` set to their name (`"expand_dims"`) and `kind="op"`.
 - A recurrent layer inside `TimeDistributed` runs over the inner time axis:
   `LayerNode.time_distributed_depth` counts those wrappers, and only layers
-  of the same depth are stacked on one time axis (see
-  `LayerNode.output_has_time_axis`).
+  of the same depth are stacked on one time axis.
+- The node's properties are plain data accessors (the core layer inside the
+  wrappers, its own `return_sequences` flag, its cell). What a layer hands up
+  to the next one (a sequence or a last state, through which layers) is the
+  flow model's to decide, in one place: `stacked_keras.lint.semantics`
+  (`output_has_time_axis`, `GraphView`). This module must not import it:
+  the linter imports the graph.
 - A front-end that sees the layers but not how they are wired (a subclassed
   `keras.Model`, wired in `call()`) says why in `ModelGraph.opaque`.
 """
@@ -185,22 +190,6 @@ class LayerNode:
         return sum(1 for name in self.wrappers if name == "TimeDistributed")
 
     @property
-    def output_has_time_axis(self) -> Any:
-        """Whether a recurrent layer's output, as the next layer sees it, is a sequence.
-
-        True, False or UNKNOWN; None when the layer is not recurrent. A plain
-        recurrent layer returns a sequence when `return_sequences` is True.
-        Inside `TimeDistributed` the output is always a sequence over the
-        outer axis (one vector, or one sequence, per outer timestep), whatever
-        the inner layer's `return_sequences`.
-        """
-        if not self.is_recurrent:
-            return None
-        if self.time_distributed_depth:
-            return True
-        return self.return_sequences
-
-    @property
     def cell_type(self) -> str | None:
         """`"LSTM"`, `"GRU"`, `"SimpleRNN"`, `"ConvLSTM2D"`... or None.
 
@@ -232,7 +221,7 @@ class LayerNode:
         None when the layer is not recurrent. This is the flag a fixer sets.
         It speaks of the axis the core runs over: for `TimeDistributed(LSTM(..))`
         the inner axis, so False there still gives one vector per outer
-        timestep (see `output_has_time_axis`).
+        timestep (see `stacked_keras.lint.semantics.output_has_time_axis`).
         """
         if not self.is_recurrent:
             return None
@@ -369,6 +358,11 @@ class ModelGraph:
         `through` (the first layer that changes the data), where `path` lists
         the pass-through layers crossed on the way. Only `"input"` edges are
         followed. Each node is yielded once per path; cycles are cut.
+
+        A plain traversal: the caller says which classes the data crosses.
+        The linter's rules and fixers ask the flow model
+        (`stacked_keras.lint.semantics`) instead, which also knows wrappers,
+        `TimeDistributed` depths and fabricated time axes.
         """
         through = frozenset(through)
         first = start.id if isinstance(start, LayerNode) else start

@@ -74,6 +74,45 @@ def test_cycle_finder_finds_a_cycle():
     assert _cycle({"a": {"b"}, "b": set()}) is None
 
 
+def test_the_graph_imports_nothing_of_the_linter():
+    # the flow model (lint.semantics) reads the graph, never the reverse
+    # (at module level or inside a function)
+    assert not [m for m in _all_imports(_ROOT / "graph.py") if m.startswith("stacked_keras.lint")]
+
+
 def test_flow_model_imports_only_the_graph():
     graph = _import_graph()
     assert graph["stacked_keras.lint.semantics"] <= {"stacked_keras.graph"}
+
+
+_FRONT_ENDS = {
+    "stacked_keras.lint.from_source",
+    "stacked_keras.lint.from_config",
+    "stacked_keras.lint.from_model",
+}
+
+
+def _all_imports(path: Path) -> set[str]:
+    """Every module a file imports, at module level or inside functions."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+def test_no_front_end_imports_another_front_end():
+    # Shared Keras knowledge lives in keras_catalogue / lint.keras_names, read by each.
+    for name in sorted(_FRONT_ENDS):
+        path = _ROOT.parent / (name.replace(".", "/") + ".py")
+        borrowed = _all_imports(path) & (_FRONT_ENDS - {name})
+        assert not borrowed, f"{name} imports {sorted(borrowed)}"
+
+
+def test_the_config_front_end_modules_stay_small():
+    for module in ("from_config", "config_walk", "config_forms", "keras_names"):
+        lines = (_ROOT / "lint" / f"{module}.py").read_text(encoding="utf-8").count("\n")
+        assert lines <= 600, f"lint/{module}.py has {lines} lines"

@@ -187,6 +187,43 @@ def test_package_is_callable_as_lint_however_it_was_imported():
     assert stacked_keras.Report is Report
 
 
+def test_stacked_keras_lint_is_both_the_package_and_the_lint_function(tmp_path):
+    import types
+
+    import stacked_keras.lint.runner
+
+    package = sys.modules["stacked_keras.lint"]
+    # the package: its submodules and re-exports are reached through it
+    assert isinstance(package, types.ModuleType) and package.__path__
+    assert package.runner is stacked_keras.lint.runner
+    assert package.lint is stacked_keras.lint.runner.lint and package.fix is stacked_keras.lint.runner.fix
+    assert stacked_keras.lint.rules.RULES["SK101"].code == "SK101"
+    # the function: calling the package lints, with the function's keywords
+    (tmp_path / "model.py").write_text(
+        "import keras\n"
+        "model = keras.Sequential([keras.Input((10, 3)), keras.layers.LSTM(8), keras.layers.LSTM(8)])\n"
+    )
+    report = stacked_keras.lint(str(tmp_path), select=["SK101"])
+    assert [f.code for f in report.findings] == ["SK101"]
+    assert report.findings == stacked_keras.lint.runner.lint(str(tmp_path), select=["SK101"]).findings
+
+
+def test_the_lint_package_init_holds_re_exports_only():
+    import ast
+
+    import stacked_keras.lint
+
+    from pathlib import Path
+
+    tree = ast.parse(Path(stacked_keras.lint.__file__).read_text())
+    defined = [
+        node.name for node in tree.body
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+    ]
+    # only the lazy LintCallback lookup and the callable-package class
+    assert defined == ["__getattr__", "_LintPackage"]
+
+
 def test_target_shape_decides_per_sample_against_per_timestep_head():
     def sequence_head():
         return ModelGraph.chain(
@@ -388,6 +425,8 @@ def test_per_file_ignores_and_exclude_from_settings(tmp_path):
     # exclude applies to files named explicitly too (pre-commit names every file).
     only_excluded = lint([tmp_path / "legacy" / "old.py"], settings=settings)
     assert only_excluded.files == [] and only_excluded.exit_code() == 0
+    # ...and the report names what it skipped, rather than dropping it silently
+    assert only_excluded.excluded == [str(tmp_path / "legacy" / "old.py")] and only_excluded.skipped == 1
 
 
 # -- directories and .gitignore ---------------------------------------------------------------
@@ -466,6 +505,19 @@ def test_same_file_given_twice_is_linted_once(tmp_path):
     path = _write(tmp_path / "broken.py", BROKEN_PY)
     files, findings, skipped = discover_files([path, tmp_path, str(path)])
     assert files == [str(path)] and findings == [] and skipped == 0
+
+
+def test_discover_files_hands_back_the_named_paths_exclude_skipped(tmp_path):
+    from stacked_keras.lint.settings import PathPatterns
+
+    kept = _write(tmp_path / "models" / "a.py", BROKEN_PY)
+    old = _write(tmp_path / "legacy" / "old.py", BROKEN_PY)
+    excluded = []
+    files, findings, skipped = discover_files(
+        [kept, old, tmp_path / "legacy"], exclude=PathPatterns(["legacy/"], base=tmp_path), excluded=excluded,
+    )
+    assert files == [str(kept)] and findings == [] and skipped == 2
+    assert excluded == [str(old), str(tmp_path / "legacy")]
 
 
 @pytest.mark.parametrize(

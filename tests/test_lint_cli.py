@@ -290,6 +290,19 @@ def test_exclude_and_per_file_ignores_settings(cli, tmp_path):
     assert code == 0 and out.strip() == "0 errors, 0 warnings, 0 info in 0 models"
 
 
+def test_an_excluded_file_named_on_the_command_line_is_reported_skipped_on_stderr(cli, tmp_path):
+    broken, simple = _project(tmp_path, 'exclude = ["src/simple.py"]\n')
+    code, out, err = cli("lint", "--format", "json", simple, broken)
+    assert code == 1 and {item["path"] for item in json.loads(out)} == {str(broken)}  # stdout stays JSON
+    lines = err.splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("stacked-keras: skipped 1 file excluded by [tool.stacked-keras] exclude in ")
+    assert lines[0].endswith(f"pyproject.toml: {simple}")
+    # a directory walk leaves excluded files out quietly, as git does ignored ones
+    code, out, err = cli("lint", tmp_path / "src")
+    assert code == 1 and err == ""
+
+
 @pytest.mark.parametrize(
     "table, expected",
     [

@@ -23,7 +23,8 @@ import pytest
 from stacked_keras.graph import UNKNOWN
 from stacked_keras.lint import from_config
 from stacked_keras.lint.findings import UnreadableInput
-from stacked_keras.lint.from_config import graph_and_layer_configs, graphs_from_config, loss_name, read_saved_file
+from stacked_keras.lint.from_config import graph_and_layer_configs, graphs_from_config, read_saved_file
+from stacked_keras.lint.keras_names import loss_name
 
 # -- Keras 2 / tf.keras configs, as old .h5 files hold them -------------------
 

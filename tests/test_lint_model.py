@@ -16,6 +16,7 @@ from keras import layers  # noqa: E402
 from stacked_keras.graph import UNKNOWN, LayerNode, ModelGraph  # noqa: E402
 from stacked_keras.lint.from_config import graphs_from_config, read_saved_file  # noqa: E402
 from stacked_keras.lint.from_model import graph_from_model  # noqa: E402
+from stacked_keras.lint.semantics import output_has_time_axis  # noqa: E402
 
 # Config keys compared between live and saved graphs (what the rules read).
 COMPARED_KEYS = (
@@ -485,7 +486,7 @@ def test_time_distributed_lstm_is_a_recurrent_node_outputting_a_sequence(saved):
     per_sentence = graph.nodes[1]
     assert (per_sentence.cls, per_sentence.wrapped.cls) == ("TimeDistributed", "LSTM")
     assert per_sentence.is_recurrent and per_sentence.time_distributed_depth == 1
-    assert per_sentence.return_sequences is False and per_sentence.output_has_time_axis is True
+    assert per_sentence.return_sequences is False and output_has_time_axis(per_sentence) is True
 
 
 @pytest.mark.parametrize("form", ["live", "keras", "h5", "json", "get_config"])

@@ -945,6 +945,49 @@ def test_rule_page_has_the_four_headings_in_order(code):
         assert "```python\nimport keras\n" in use_instead
 
 
+def test_each_rule_lives_in_one_module_with_its_page_beside_its_check():
+    import importlib
+    import pkgutil
+
+    import stacked_keras.lint.rules as package
+
+    owners = {}
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"stacked_keras.lint.rules.{info.name}")
+        code = getattr(module, "CODE", None)
+        if code is None:
+            continue
+        assert code not in owners, f"{code} is defined by {owners.get(code)} and {info.name}"
+        owners[code] = info.name
+        assert RULES[code].doc == module.PAGE
+        assert RULES[code].check.__name__ == module.check.__name__.lstrip("_")
+        # the module is named after the rule, ruff-style
+        assert info.name == RULES[code].name.replace("-", "_")
+    with_checks = {code for code, rule in RULES.items() if rule.check is not None}
+    assert set(owners) == with_checks == {"SK006", "SK101", "SK102", "SK103", "SK201", "SK202", "SK203"}
+
+
+def test_the_code_table_imports_without_any_check():
+    script = (
+        "import sys\n"
+        "from stacked_keras.lint.rules.codes import CODES\n"
+        "assert 'SK101' in CODES\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith('stacked_keras.lint.rules.'))\n"
+        "print(loaded)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "['stacked_keras.lint.rules.codes']"
+
+
+def test_the_rules_package_serves_its_names_lazily_and_refuses_unknown_ones():
+    import stacked_keras.lint.rules as package
+
+    assert package.check is check and package.RULES is RULES
+    assert {"check", "RULES", "rule_page"} <= set(dir(package))
+    with pytest.raises(AttributeError, match="has no attribute 'nothing'"):
+        package.nothing  # noqa: B018
+
+
 def test_rule_page_accepts_any_case_and_the_rule_name():
     assert rule_page("sk101") == rule_page("SK101") == rule_page("broken-vertical-connection")
 

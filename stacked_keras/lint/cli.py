@@ -147,6 +147,14 @@ def _apply_fixes(report: Any) -> tuple[list[str], int]:
     return changed, applied
 
 
+def _excluded_note(paths: list[str], source: str | None) -> str:
+    """The one stderr line naming the files given but skipped by the `exclude` setting."""
+    shown = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
+    where = f" in {source}" if source else ""
+    noun = "file" if len(paths) == 1 else "files"
+    return f"{_PROG}: skipped {len(paths)} {noun} excluded by [tool.stacked-keras] exclude{where}: {shown}"
+
+
 def run_lint(args: argparse.Namespace) -> int:
     """`stacked-keras lint`: lints the paths and prints the report.
 
@@ -172,6 +180,8 @@ def run_lint(args: argparse.Namespace) -> int:
         return _error(str(error))
 
     report = lint(paths, settings=settings)
+    if report.excluded:  # named on the command line, left out on purpose: say so
+        print(_excluded_note(report.excluded, settings.source), file=sys.stderr)
     notes: list[str] = []
     if args.fix:
         changed, fixed = _apply_fixes(report)

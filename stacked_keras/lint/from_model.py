@@ -34,7 +34,7 @@ from __future__ import annotations
 from typing import Any
 
 from stacked_keras.graph import OWN_LAYERS, RECURRENT_LAYERS, WRAPPERS, LayerNode, ModelGraph, canonical_class
-from stacked_keras.lint.from_config import custom_class_name, loss_name, op_name
+from stacked_keras.lint.keras_names import custom_class_name, loss_name, op_name
 
 __all__ = ["graph_from_model", "check_model"]
 

@@ -84,6 +84,9 @@ class Report:
         inputs_read: how many inputs (files, models, configs) could be read.
         skipped: how many named paths the `exclude` setting skipped. With
             nothing read and nothing skipped, nothing readable was given.
+        excluded: those named paths, as given (`stacked-keras lint` says on
+            stderr that it skipped them). Defaults to none; `skipped` is at
+            least their number.
         fail_on: the lowest severity that makes `exit_code()` return 1.
 
     Example:
@@ -96,13 +99,14 @@ class Report:
 
     def __init__(self, findings: Iterable[Finding] = (), *, files: Sequence[str] = (),
                  models: int = 0, inputs_read: int | None = None, skipped: int = 0,
-                 fail_on: str = Severity.ERROR) -> None:
+                 excluded: Sequence[str] = (), fail_on: str = Severity.ERROR) -> None:
         severity_rank(fail_on)
         self.findings: list[Finding] = sorted(findings, key=finding_sort_key)
         self.files: list[str] = [str(f) for f in files]
         self.models = int(models)
         self.inputs_read = len(self.files) if inputs_read is None else int(inputs_read)
-        self.skipped = int(skipped)
+        self.excluded: list[str] = [str(path) for path in excluded]
+        self.skipped = max(int(skipped), len(self.excluded))
         self.fail_on = fail_on
 
     # -- counts ---------------------------------------------------------------

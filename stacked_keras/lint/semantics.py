@@ -12,6 +12,9 @@ The rules (`stacked_keras.lint.rules`), `fix(model)`
 Plain Python over the shared graph: no TensorFlow or Keras import.
 """
 
+# Size: just over 600 lines: the one flow model, kept in one module so that every
+# question of what flows has one place to be answered.
+
 from __future__ import annotations
 
 import re
@@ -21,6 +24,7 @@ from typing import Any
 from stacked_keras.graph import (
     KERAS_DEFAULTS,
     RANK_KEEPING,
+    RECURRENT_CELLS,
     RECURRENT_LAYERS,
     TIME_COLLAPSING,
     TIME_FABRICATING,
@@ -30,7 +34,7 @@ from stacked_keras.graph import (
     ModelGraph,
 )
 
-__all__ = ["GraphView", "last_state_destinations", "vector_feeders"]
+__all__ = ["GraphView", "last_state_destinations", "output_has_time_axis", "vector_feeders"]
 
 
 # ---------------------------------------------------------------------------
@@ -53,7 +57,7 @@ _DROPOUT_LAYERS = frozenset(
     }
 )
 # Reshapes that can fabricate a time axis; RepeatVector is the deliberate
-# encoder-decoder bridge and is kept apart.
+# encoder-decoder bridge and is kept apart (`_fabricates_one_step`).
 _RESHAPING = TIME_FABRICATING - {"RepeatVector"}
 # Layers that keep the time axis of their input, to find a layer's timesteps.
 _TIME_KEEPING = _PASS_THROUGH | {"Embedding", "Masking", "TimeDistributed"}
@@ -178,6 +182,37 @@ def _loss_name(value: Any) -> str | None:
     return re.sub(r"[^a-z0-9]", "", value.lower()) or None
 
 
+def output_has_time_axis(node: LayerNode) -> Any:
+    """Whether a recurrent layer hands the next layer a sequence: the one answer.
+
+    A plain recurrent layer hands up a sequence when its `return_sequences`
+    is True, its last state when it is False. Inside `TimeDistributed` the
+    output is always a sequence over the outer axis (one vector, or one
+    sequence, per outer timestep), whatever the inner layer's own flag.
+    `GraphView.time_axis` asks this for every recurrent node.
+
+    Args:
+        node: a graph node (a wrapper cycle or an odd config never raises).
+
+    Returns:
+        True, False or `UNKNOWN`; None when the node is not recurrent.
+
+    Example:
+
+    >>> inner = LayerNode("lstm", "LSTM", {"units": 4})
+    >>> output_has_time_axis(LayerNode("td", "TimeDistributed", wrapped=inner))
+    True
+    >>> output_has_time_axis(inner)
+    False
+    """
+    core = _core_of(node)
+    if _class_of(core) not in RECURRENT_LAYERS:
+        return None
+    if _time_distributed_depth_of(node):
+        return True
+    return _as_bool(_setting(core, "return_sequences", False))
+
+
 def _postorder(start: int, dependencies: Callable[[int], Iterable[int]],
                compute: Callable[[int, dict], Any], memo: dict[int, Any]) -> Any:
     """Computes `memo[start]` after the values it depends on, without recursion.
@@ -293,9 +328,7 @@ class GraphView:
         if cls not in RECURRENT_LAYERS:
             return None
         if cls == "RNN" and isinstance(core.wrapped, LayerNode):
-            return {"SimpleRNNCell": "SimpleRNN", "LSTMCell": "LSTM", "GRUCell": "GRU"}.get(
-                _class_of(core.wrapped), "RNN"
-            )
+            return RECURRENT_CELLS.get(_class_of(core.wrapped), "RNN")
         return cls
 
     def keeps_rank(self, i: int) -> bool:
@@ -340,9 +373,7 @@ class GraphView:
 
         def compute(node: int, memo: dict) -> Any:
             if self.is_recurrent(node):
-                if self.time_distributed_depth(node):
-                    return True  # one output per outer timestep, whatever the inner flag
-                value = self.return_sequences(node)
+                value = output_has_time_axis(self.nodes[node])
                 return None if value is UNKNOWN else value
             cls = self.cls(node)
             config_node = self.nodes[node]
@@ -508,15 +539,27 @@ class GraphView:
 # ---------------------------------------------------------------------------
 
 
+def _fabricates_one_step(repeat: LayerNode) -> bool:
+    """Whether a RepeatVector makes one timestep of a vector (`n` known to be 1).
+
+    `RepeatVector(n)` with n > 1 is the autoencoder and seq2seq bridge; with
+    n = 1 it only adds a time axis of one step, as `Reshape((1, units))` does.
+    """
+    return _as_int(_setting(repeat, "n")) == 1
+
+
 def last_state_destinations(view: GraphView, r: int) -> list[tuple[int, int | None]]:
     """The recurrent layers that read the last-state vector of recurrent layer r.
 
     Follows input edges from r through rank-keeping layers (the vector stays
     a vector) and through reshapes (the vector becomes a fabricated
-    sequence). Stops at a RepeatVector (the encoder-decoder bridge), at any
-    other layer, and at a merge whose other inputs are not known to be
-    vectors too (adding a vector to a real sequence conditions it on
-    purpose). Returns `(recurrent layer, reshape or None)` pairs.
+    sequence), `RepeatVector(1)` among them: one copy of the vector is one
+    fabricated timestep, like `Reshape((1, units))`. Stops at a
+    `RepeatVector(n)` with n > 1 or n unknown (the encoder-decoder bridge
+    copies the vector to every timestep on purpose), at any other layer, and
+    at a merge whose other inputs are not known to be vectors too (adding a
+    vector to a real sequence conditions it on purpose). Returns
+    `(recurrent layer, reshape or None)` pairs.
 
     Only recurrent layers at r's `TimeDistributed` depth count: they run over
     the time axis r summed up. `TimeDistributed(LSTM(..))` returning its last
@@ -538,8 +581,11 @@ def last_state_destinations(view: GraphView, r: int) -> list[tuple[int, int | No
             if view.is_recurrent(nxt):
                 if view.time_distributed_depth(nxt) == view.time_distributed_depth(r):
                     found.append((nxt, reshape))
-            elif view.is_input(nxt) or view.cls(nxt) == "RepeatVector":
+            elif view.is_input(nxt):
                 continue
+            elif view.cls(nxt) == "RepeatVector":
+                if _fabricates_one_step(view.nodes[nxt]):
+                    stack.append((nxt, nxt if reshape is None else reshape))
             elif view.cls(nxt) in _RESHAPING:
                 stack.append((nxt, nxt if reshape is None else reshape))
             elif view.keeps_rank(nxt):

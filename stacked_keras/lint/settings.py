@@ -139,9 +139,9 @@ def parse_codes(value: Any, *, setting: str, allow_empty: bool = True) -> tuple[
 
 
 def _known_codes() -> list[str]:
-    from stacked_keras.lint.rules import RULES
+    from stacked_keras.lint.rules.codes import CODES
 
-    return sorted(RULES)
+    return sorted(CODES)
 
 
 def _known_codes_with_prefix(prefix: str) -> list[str]:

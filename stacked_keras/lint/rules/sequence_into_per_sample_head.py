@@ -1,6 +1,7 @@
 """SK102 (sequence-into-per-sample-head): a whole sequence read by a per-sample Dense head.
 
-The check, with its page in `stacked_keras.lint.rules.pages` under "SK102".
+The rule's page (`PAGE`, what `stacked-keras rule SK102` prints after its title)
+and its check (`check(view)`) side by side; the code is registered in `codes.py`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,80 @@ from stacked_keras.lint.semantics import (
     _shape_of,
 )
 
-__all__ = ["check_sequence_into_per_sample_head"]
+__all__ = ["CODE", "PAGE", "check"]
+
+CODE = "SK102"
+
+PAGE = """\
+## What it does
+Checks for a top recurrent layer that returns its whole sequence
+(`return_sequences=True`) while a `Dense` head reads that sequence directly
+(only rank-keeping layers in between, no `Flatten` or pooling) and gives a
+model output: the model then predicts one output per timestep. That is right
+for a tagger or a per-timestep forecaster and wrong for a classifier of
+whole sequences, so how sure the rule is depends on what the model says.
+
+With the training target known (a live model linted with data:
+`stacked_keras.lint(model, target=y)` or `LintCallback(target=y)`), its shape
+per sample is compared with what each reading needs, for the loss compiled:
+
+| loss | one value per timestep | one value per sample |
+| --- | --- | --- |
+| `sparse_categorical_crossentropy` | `(T,)` or `(T, 1)` | `()` or `(1,)` |
+| any other (categorical, binary, regression) | `(T, units)`, or `(T,)` for one unit | `(units,)` or `()` |
+
+Only the per-timestep shape fits: no finding. Only the per-sample shape
+fits: warning. Both or neither: info. Without a target, one `sigmoid` unit
+trained with `binary_crossentropy` (a label per sequence, as in IMDB
+sentiment) is a warning; anything else is info, since it may be a tagger
+(`softmax` over several classes), a per-timestep regression (as in the
+TensorFlow time-series tutorial) or a language model (as many units as an
+`Embedding`'s vocabulary).
+
+Not reported: `TimeDistributed` heads, a `Flatten` or pooling layer before the
+head, decoders (a recurrent layer given an `initial_state`, or placed after a
+`RepeatVector`, and the layers above them), and a recurrent layer inside
+`TimeDistributed` (one output per outer timestep is what it is for).
+
+## Why is this bad?
+`Dense` applied to a 3D tensor acts on every timestep, so the model outputs
+`(batch, timesteps, units)`. Given one target per sample, a cross-entropy
+loss (binary, categorical or sparse categorical) stops `fit` with a shape
+error ("Arguments `target` and `output` must have the same rank", or "...
+the same shape") that does not name the layer to change; a regression loss
+such as `mse` with a one-unit head broadcasts the per-sample target over the
+timesteps and trains without complaint, and `predict` returns one
+prediction per timestep.
+
+## Example
+```python
+import keras
+
+model = keras.Sequential([
+    keras.Input(shape=(20, 8)),
+    keras.layers.LSTM(64, return_sequences=True),
+    keras.layers.LSTM(32, return_sequences=True),
+    keras.layers.Dense(1, activation="sigmoid"),
+])
+model.compile(optimizer="adam", loss="binary_crossentropy")
+```
+
+## Use instead
+```python
+import keras
+
+model = keras.Sequential([
+    keras.Input(shape=(20, 8)),
+    keras.layers.LSTM(64, return_sequences=True),
+    keras.layers.LSTM(32),
+    keras.layers.Dense(1, activation="sigmoid"),
+])
+model.compile(optimizer="adam", loss="binary_crossentropy")
+```
+When one prediction per timestep is what you want, say so with
+`keras.layers.TimeDistributed(keras.layers.Dense(1))`, or lint with the
+target (`LintCallback(target=y_train)`) so the rule can see it.
+"""
 
 # ---------------------------------------------------------------------------
 # SK102: a sequence read by a per-sample head
@@ -197,7 +271,7 @@ def _judge_head(view: _GraphView, r: int, head: int, route: list[int], output: i
 
 
 def _check_sequence_into_per_sample_head(view: _GraphView) -> list[Finding]:
-    rule = CODES["SK102"]
+    rule = CODES[CODE]
     findings = []
     rank = {Severity.INFO: 0, Severity.WARNING: 1}
     for r in range(len(view.nodes)):
@@ -230,5 +304,4 @@ def _check_sequence_into_per_sample_head(view: _GraphView) -> list[Finding]:
     return findings
 
 
-
-check_sequence_into_per_sample_head = _check_sequence_into_per_sample_head
+check = _check_sequence_into_per_sample_head

@@ -1,4 +1,4 @@
-"""The rule catalogue of the stacked-keras linter.
+"""The rule registry of the stacked-keras linter: every rule, and how to run them.
 
 Every rule has a code that never changes meaning once released, a kebab-case
 name, a default severity, a one-line summary, a page of documentation (ruff's
@@ -24,36 +24,28 @@ not know (`UNKNOWN`) never produces an error, and odd graphs (cycles, edges to
 missing nodes, missing or strange config values) never make them raise.
 """
 
-# Size: just over 600 lines until issue 9 gives every rule its own module.
-
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
-from stacked_keras.cudnn import CudnnBlocker, cudnn_blocking_settings
-from stacked_keras.graph import (
-    UNKNOWN,
-    LayerNode,
-    ModelGraph,
-)
+from stacked_keras.graph import ModelGraph
 from stacked_keras.lint.findings import Finding, Severity, UnreadableInput
-from stacked_keras.lint.rules.codes import CODES, INPUT_FIXES as _INPUT_FIXES
-from stacked_keras.lint.rules.pages import PAGES
-from stacked_keras.lint.rules.finding_builder import _finding, _first_location, _join, _label, _target_label
-from stacked_keras.lint.rules.sequence_head import _check_sequence_into_per_sample_head
-from stacked_keras.lint.semantics import (
-    _DROPOUT_LAYERS,
-    _WRAPPER_DEPTH_LIMIT,
-    GraphView as _GraphView,
-    _as_int,
-    _as_number,
-    _class_of,
-    _setting,
-    vector_feeders as _vector_feeders,
+from stacked_keras.lint.rules import (
+    broken_vertical_connection,
+    cudnn_ineligible,
+    deep_simple_rnn,
+    fabricated_time_axis,
+    sequence_into_per_sample_head,
+    unreadable_input,
+    unregularized_deep_stack,
+    wiring_not_visible,
 )
+from stacked_keras.lint.rules.codes import CODES, INPUT_FIXES as _INPUT_FIXES
+from stacked_keras.lint.semantics import GraphView as _GraphView, _as_int
 
 __all__ = ["Rule", "RULES", "check", "input_finding", "rule_page", "rules_table", "selected_rules"]
 
@@ -86,237 +78,25 @@ class Rule:
     check: Callable[[ModelGraph], list[Finding]] | None = None
 
 
-
-
-# ---------------------------------------------------------------------------
-# SK006: a model whose wiring the front-end could not see
-# ---------------------------------------------------------------------------
-
-
-def _check_wiring_not_visible(view: _GraphView) -> list[Finding]:
-    graph = view.graph
-    reason = getattr(graph, "opaque", None)
-    if not isinstance(reason, str) or not reason.strip():
-        return []
-    rule = RULES["SK006"]
-    name = getattr(graph, "name", None)
-    model = name if isinstance(name, str) and name else None
-    location = _first_location(getattr(graph, "location", None))
-    path = location.path if location is not None and location.path else getattr(graph, "path", None)
-    if isinstance(path, os.PathLike):
-        path = os.fspath(path)
-    message = (
-        f"The linter cannot see how the layers of model {model or '(unnamed)'} are wired: "
-        f"{reason.strip().rstrip('.')}, so the rules that follow the data between layers "
-        "(SK101, SK102, SK103, SK201, SK203) checked nothing."
-    )
-    fix = (
-        "Lint the source file that defines the model instead (stacked-keras lint model.py), or "
-        "build the model with the functional API (keras.Model(inputs, outputs)) or keras.Sequential."
-    )
-    return [Finding(
-        code=rule.code,
-        name=rule.name,
-        severity=rule.severity,
-        message=message,
-        fix=fix,
-        path=path if isinstance(path, str) else None,
-        line=location.line if location is not None else None,
-        column=location.column if location is not None else None,
-        cell=location.cell if location is not None else None,
-        model=model,
-    )]
-
-
-
-
-def _check_broken_vertical_connection(view: _GraphView) -> list[Finding]:
-    rule = RULES["SK101"]
-    findings = []
-    for r, destinations in _vector_feeders(view):
-        readers = [n for n, reshape in destinations if reshape is None]
-        if not readers:
-            continue
-        below = view.level(r)
-        names = _join([_label(view, n) for n in readers])
-        verb = "needs" if len(readers) == 1 else "need"
-        message = (
-            f"{_label(view, r)} returns only its last state (return_sequences=False) but feeds "
-            f"{names}, which {verb} a sequence: the vertical connection between layer "
-            f"{below} and layer {below + 1} is broken."
-        )
-        fix = f"Set return_sequences=True on {_target_label(view, r)}."
-        findings.append(_finding(rule, view, r, message, fix))
-    return findings
-
-
-def _check_fabricated_time_axis(view: _GraphView) -> list[Finding]:
-    rule = RULES["SK103"]
-    findings = []
-    for r, destinations in _vector_feeders(view):
-        pairs = [(n, reshape) for n, reshape in destinations if reshape is not None]
-        if not pairs:
-            continue
-        below = view.level(r)
-        reshapes = []
-        for _, reshape in pairs:
-            label = _label(view, reshape)
-            if label not in reshapes:
-                reshapes.append(label)
-        readers = _join([_label(view, n) for n in dict(pairs)])
-        message = (
-            f"{_label(view, r)} returns only its last state (return_sequences=False) and "
-            f"{_join(reshapes)} turns that vector into a fabricated sequence for {readers}: "
-            f"the vertical connection between layer {below} and layer {below + 1} is broken."
-        )
-        fix = f"Set return_sequences=True on {_target_label(view, r)} and remove {_join(reshapes)}."
-        findings.append(_finding(rule, view, r, message, fix))
-    return findings
-
-
-# ---------------------------------------------------------------------------
-# SK2xx: hints
-# ---------------------------------------------------------------------------
-
-
-def _check_deep_simple_rnn(view: _GraphView) -> list[Finding]:
-    rule = RULES["SK201"]
-    findings = []
-    for group in view.stacks():
-        chain = view.best_chain(group, lambda n: 1 if view.cell_type(n) == "SimpleRNN" else 0)
-        simple = [n for n in chain if view.cell_type(n) == "SimpleRNN"]
-        if len(simple) < 2:
-            continue
-        names = _join([_label(view, n) for n in simple])
-        message = (
-            f"{names} are {len(simple)} stacked SimpleRNN layers: a SimpleRNN stack suffers from "
-            "vanishing and exploding gradients, so its lower layers learn little."
-        )
-        fix = "Use LSTM or GRU layers for a deep stack (stacked_keras.deep_lstm builds one)."
-        findings.append(_finding(rule, view, simple[0], message, fix))
-    return findings
-
-
-def _cudnn_fix(blocker: CudnnBlocker) -> str:
-    """The setting to write for one cuDNN blocker, from its data."""
-    if blocker.key == "recurrent_dropout":
-        return "recurrent_dropout=0 (move the dropout to dropout=)"
-    if not blocker.has_needed:
-        return str(blocker)
-    return f"{blocker.key}={blocker.needed!r}"
-
-
-def _check_cudnn_ineligible(view: _GraphView) -> list[Finding]:
-    rule = RULES["SK202"]
-    findings = []
-    for i in range(len(view.nodes)):
-        cell_type = view.cell_type(i)
-        if cell_type not in ("LSTM", "GRU"):
-            continue
-        core = view.core(i)
-        cell = core.wrapped if _class_of(core) == "RNN" and isinstance(core.wrapped, LayerNode) else core
-        settings: dict[str, Any] = {}
-        for node in (core, cell):
-            config = getattr(node, "config", None)
-            if isinstance(config, Mapping):
-                settings.update({k: v for k, v in config.items() if isinstance(k, str) and v is not UNKNOWN})
-        use_cudnn = settings.get("use_cudnn", "auto")
-        if use_cudnn is False or (type(use_cudnn).__name__ == "bool_" and not bool(use_cudnn)):
-            continue  # the user chose the generic loop
-        label = _label(view, i)
-        if _class_of(core) == "RNN":
-            message = (
-                f"{label} is RNN({_class_of(cell)}), which always runs Keras's generic loop: only "
-                f"the {cell_type} layer can use the cuDNN kernel, several times faster on a GPU."
-            )
-            fix = f"Use keras.layers.{cell_type}(...) instead of RNN({_class_of(cell)}(...))."
-            findings.append(_finding(rule, view, i, message, fix, at=cell))
-            continue
-        settings_blocking = cudnn_blocking_settings(cell_type, settings)
-        blockers = [str(b) for b in settings_blocking]
-        if not blockers:
-            continue
-        fixes = _join([_cudnn_fix(b) for b in settings_blocking])
-        if use_cudnn is True:
-            verb = "keeps" if len(blockers) == 1 else "keep"
-            message = (
-                f"{label} sets use_cudnn=True but {_join(blockers)} {verb} it off the cuDNN "
-                "kernel, so Keras raises a ValueError when the layer runs."
-            )
-            severity = Severity.WARNING
-        else:
-            message = (
-                f"{label} cannot use the cuDNN kernel because of {_join(blockers)}, so on a GPU "
-                "Keras runs its generic loop instead, several times slower."
-            )
-            severity = Severity.INFO
-        fix = f"Set {fixes} on {_target_label(view, i)}, unless you need that setting."
-        findings.append(_finding(rule, view, i, message, fix, severity=severity, at=cell))
-    return findings
-
-
-def _regularized(view: _GraphView) -> bool:
-    """Whether the model has (or may have) dropout or weight regularization somewhere."""
-    for outer in view.nodes:
-        node: Any = outer
-        for _ in range(_WRAPPER_DEPTH_LIMIT):
-            if not isinstance(node, LayerNode):
-                break
-            config = getattr(node, "config", None)
-            if not isinstance(config, Mapping):
-                return True  # cannot tell: assume it is there
-            cls = _class_of(node)
-            if cls in _DROPOUT_LAYERS:
-                rate = _setting(node, "rate", UNKNOWN)
-                if cls == "GaussianNoise":
-                    rate = _setting(node, "stddev", UNKNOWN)
-                number = _as_number(rate)
-                if number is None or number > 0:
-                    return True
-            if cls == "ActivityRegularization":
-                return True
-            for key in ("dropout", "recurrent_dropout"):
-                value = _setting(node, key, 0.0)
-                number = _as_number(value)
-                if value is not None and (number is None or number > 0):
-                    return True
-            for key, value in config.items():
-                if isinstance(key, str) and key.endswith("_regularizer") and value is not None:
-                    return True
-            node = node.wrapped
-    return False
-
-
-def _check_unregularized_deep_stack(view: _GraphView) -> list[Finding]:
-    rule = RULES["SK203"]
-    deep = [view.best_chain(group, lambda n: 1) for group in view.stacks()]
-    deep = [chain for chain in deep if len(chain) >= 3]
-    if not deep or _regularized(view):
-        return []
-    findings = []
-    for chain in deep:
-        names = _join([_label(view, n) for n in chain])
-        message = (
-            f"{names} form a stack of {len(chain)} recurrent layers with no dropout or weight "
-            "regularization anywhere in the model, so it easily overfits a small dataset."
-        )
-        fix = (
-            "Add dropout=0.2 to the recurrent layers or Dropout layers between them (or a "
-            "kernel_regularizer), and watch the validation loss."
-        )
-        findings.append(_finding(rule, view, chain[0], message, fix))
-    return findings
-
+# The rules that read a graph: one module each, holding CODE, PAGE and check(view).
+_RULE_MODULES: tuple[ModuleType, ...] = (
+    wiring_not_visible,
+    broken_vertical_connection,
+    sequence_into_per_sample_head,
+    fabricated_time_axis,
+    deep_simple_rnn,
+    cudnn_ineligible,
+    unregularized_deep_stack,
+)
 
 # The checks by code, on a graph view: `check` builds one view for all of them.
 _VIEW_CHECKS: dict[str, Callable[[_GraphView], list[Finding]]] = {
-    "SK006": _check_wiring_not_visible,
-    "SK101": _check_broken_vertical_connection,
-    "SK102": _check_sequence_into_per_sample_head,
-    "SK103": _check_fabricated_time_axis,
-    "SK201": _check_deep_simple_rnn,
-    "SK202": _check_cudnn_ineligible,
-    "SK203": _check_unregularized_deep_stack,
+    module.CODE: module.check for module in _RULE_MODULES
+}
+
+_PAGES: dict[str, str] = {
+    **unreadable_input.PAGES,
+    **{module.CODE: module.PAGE for module in _RULE_MODULES},
 }
 
 
@@ -334,7 +114,7 @@ def _graph_check(code: str) -> Callable[[ModelGraph], list[Finding]]:
 
 
 RULES: dict[str, Rule] = {
-    code: Rule(entry.code, entry.name, entry.severity, entry.summary, PAGES[code],
+    code: Rule(entry.code, entry.name, entry.severity, entry.summary, _PAGES[code],
                fixable=entry.fixable,
                check=_graph_check(code) if code in _VIEW_CHECKS else None)
     for code, entry in CODES.items()

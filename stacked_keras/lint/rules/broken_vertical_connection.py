@@ -1,0 +1,98 @@
+"""SK101 (broken-vertical-connection).
+
+The rule's page (`PAGE`, what `stacked-keras rule SK101` prints after its title)
+and its check (`check(view)`) side by side; the code is registered in `codes.py`.
+"""
+
+from __future__ import annotations
+
+from stacked_keras.lint.findings import Finding
+from stacked_keras.lint.rules.codes import CODES
+from stacked_keras.lint.rules.finding_builder import _finding, _join, _label, _target_label
+from stacked_keras.lint.semantics import GraphView as _GraphView, vector_feeders as _vector_feeders
+
+__all__ = ["CODE", "PAGE", "check"]
+
+CODE = "SK101"
+
+PAGE = """\
+## What it does
+Checks for a recurrent layer that returns only its last state
+(`return_sequences=False`, the Keras default) while its output feeds another
+recurrent layer, directly or through layers that keep the rank (`Dropout`,
+`BatchNormalization`, `LayerNormalization`, `Dense`, `Activation`, ...).
+
+Not reported: a `RepeatVector` between the two layers (the deliberate bridge
+of an encoder-decoder), a state handed over as `initial_state` (that is not the
+layer's input), a vector merged (`Add`, ...) into a real sequence, and a
+recurrent layer inside `TimeDistributed` feeding a recurrent layer outside it:
+`TimeDistributed(LSTM(..))` runs over the inner axis (the words of each
+sentence) and hands one vector per outer timestep (per sentence) up, which is
+the sequence a hierarchical model's upper layer reads. Two recurrent layers
+both inside `TimeDistributed` are stacked on the inner axis and checked like
+any other stack. When
+`return_sequences` is not known statically (a variable, a function argument),
+the rule says nothing rather than guess: lint the live model or the saved file
+to check it. The finding names the wrapper a Keras summary shows (for
+`Bidirectional(LSTM(...))`) and points at the inner layer's call, which is the
+one to change.
+
+## Why is this bad?
+In a stack, layer L reads the hidden state of layer L-1 at every timestep:
+`H_t^L = tanh(W^L H_{t-1}^L + U^L H_t^{L-1} + B^L)`. A layer with
+`return_sequences=False` hands up only its last state `H_T^{L-1}`, one vector,
+so the vertical connection is broken. Keras refuses to build such a model
+("expected ndim=3, found ndim=2") without saying which layer to change; when
+the gap is patched with a reshape it builds silently and learns little (see
+SK103).
+
+## Example
+```python
+import keras
+
+model = keras.Sequential([
+    keras.Input(shape=(20, 8)),
+    keras.layers.LSTM(64),
+    keras.layers.LSTM(32),
+    keras.layers.Dense(1),
+])
+```
+
+## Use instead
+```python
+import keras
+
+model = keras.Sequential([
+    keras.Input(shape=(20, 8)),
+    keras.layers.LSTM(64, return_sequences=True),
+    keras.layers.LSTM(32),
+    keras.layers.Dense(1),
+])
+```
+`stacked-keras lint --fix` makes this change in source files and
+`stacked_keras.fix(model)` in a live model; `stacked_keras.deep_lstm` builds
+stacks that are right from the start.
+"""
+
+
+def _check_broken_vertical_connection(view: _GraphView) -> list[Finding]:
+    rule = CODES[CODE]
+    findings = []
+    for r, destinations in _vector_feeders(view):
+        readers = [n for n, reshape in destinations if reshape is None]
+        if not readers:
+            continue
+        below = view.level(r)
+        names = _join([_label(view, n) for n in readers])
+        verb = "needs" if len(readers) == 1 else "need"
+        message = (
+            f"{_label(view, r)} returns only its last state (return_sequences=False) but feeds "
+            f"{names}, which {verb} a sequence: the vertical connection between layer "
+            f"{below} and layer {below + 1} is broken."
+        )
+        fix = f"Set return_sequences=True on {_target_label(view, r)}."
+        findings.append(_finding(rule, view, r, message, fix))
+    return findings
+
+
+check = _check_broken_vertical_connection
