@@ -100,7 +100,7 @@ def test_cells_run_before_loading_are_read(cells):
     cells.run("%unload_ext stacked_keras")
     cells.run("from keras.layers import GRU as G\nimport keras")
     cells.run("%load_ext stacked_keras")
-    assert "In [4]:1:23: SK101 [gru]" in cells.text("m = keras.Sequential([G(4), G(4)])")
+    assert "In [5]:1:23: SK101 [gru]" in cells.text("m = keras.Sequential([G(4), G(4)])")
 
 
 def test_a_model_started_in_one_cell_and_broken_in_the_next_points_at_the_first(cells):
