@@ -175,8 +175,9 @@ class CellLinter:
         history = getattr(getattr(shell, "history_manager", None), "input_hist_raw", None) or []
         # Loaded from a cell: that cell is number `execution_count` and is
         # recorded when it ends; the cells before it are read now.
+        self._history_chars = 0
         for number in range(1, min(len(history), getattr(shell, "execution_count", 1))):
-            self.cells.append((f"In [{number}]", history[number]))
+            self._remember(f"In [{number}]", history[number])
         self._changed_models()  # models made before loading are not this cell's doing
 
     # -- the event --------------------------------------------------------------
@@ -210,9 +211,9 @@ class CellLinter:
 
     def _remember(self, label: str, source: str) -> None:
         self.cells.append((label, source))
-        total = sum(len(text) for _, text in self.cells)
-        while total > _HISTORY_CHARS and len(self.cells) > 1:
-            total -= len(self.cells.pop(0)[1])
+        self._history_chars += len(source)
+        while self._history_chars > _HISTORY_CHARS and len(self.cells) > 1:
+            self._history_chars -= len(self.cells.pop(0)[1])
 
     # -- live models --------------------------------------------------------------
     def _namespace_models(self) -> dict[int, tuple[str, Any]]:
@@ -317,9 +318,12 @@ class CellLinter:
         live = self._live_findings(changed)
         shown: list[Any] = []
         keys_shown: set[tuple[Any, ...]] = set()
+        places: set[tuple[Any, ...]] = set()
 
         def show_static(finding: Any) -> None:
-            shown.append(finding)
+            if _place(finding) not in places:  # one line built several models (a loop)
+                places.add(_place(finding))
+                shown.append(finding)
             self._shown_static.add(_place(finding))
 
         for finding, key, cell, noqa in static:

@@ -151,6 +151,24 @@ def test_keras_ndim_error_in_fit_points_at_the_cell_that_built_the_model(cells):
     assert "In [2]:3:25: SK101 [lstm]" in text
 
 
+def test_keras_ndim_error_of_a_model_from_a_helper_module_names_the_live_layer(cells, tmp_path, monkeypatch):
+    (tmp_path / "more_helpers.py").write_text(
+        "import keras\n"
+        "def build():\n"
+        "    return keras.Sequential([keras.layers.SimpleRNN(4), keras.layers.SimpleRNN(4)])\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert "<rnn>: SK101" in cells.text("import more_helpers\nrnn = more_helpers.build()")
+    text = cells.text(
+        "import numpy as np\n"
+        "rnn.compile(optimizer='adam', loss='mse')\n"
+        "rnn.fit(np.zeros((2, 5, 3)), np.zeros((2, 4)), verbose=0)\n",
+        success=False,
+    )
+    assert "Keras's 'expected ndim=3, found ndim=2' at layer 'simple_rnn" in text
+    assert "<rnn>: SK101 [simple_rnn" in text
+
+
 def test_keras_ndim_error_the_linter_cannot_see_still_gets_its_fix(cells):
     text = cells.text(
         "import keras\n"
