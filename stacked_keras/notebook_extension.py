@@ -161,6 +161,19 @@ class CellLinter:
         select: rule codes or prefixes to report, None for every rule.
         ignore: rule codes or prefixes never to report.
         cells: `(label, source)` of each executed cell, oldest first.
+
+    Example:
+
+    ```python
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    shell.run_cell("%load_ext stacked_keras", store_history=True)
+    shell.run_cell("import keras\n"
+                   "m = keras.Sequential([keras.layers.LSTM(8), keras.layers.LSTM(8)])",
+                   store_history=True)
+    # In [2]:2:23: SK101 [lstm] lstm returns only its last state ...
+    ```
     """
 
     def __init__(self, shell: Any) -> None:
@@ -228,7 +241,8 @@ class CellLinter:
         hidden = getattr(self.shell, "user_ns_hidden", {})
         found: dict[int, tuple[str, Any]] = {}
         for name, value in list(self.shell.user_ns.items()):
-            if isinstance(value, model_class) and not name.startswith("_") and name not in hidden:
+            # type(), not isinstance: a proxy's `__class__` may run code or raise.
+            if issubclass(type(value), model_class) and not name.startswith("_") and name not in hidden:
                 found.setdefault(id(value), (name, value))
         return found
 
@@ -444,8 +458,8 @@ def load_ipython_extension(ipython: Any) -> None:
 
     Example:
 
-    ```python
-    %load_ext stacked_keras
+    ```
+    In [1]: %load_ext stacked_keras
     ```
     """
     if id(ipython) in _LINTERS:

@@ -239,6 +239,17 @@ def test_an_exception_inside_the_linter_never_reaches_the_cell(cells, monkeypatc
     assert "Traceback" not in err
 
 
+def test_an_object_whose_class_lookup_raises_does_not_disturb_it(cells, capsys):
+    cells.run("import keras\n"
+              "class Proxy:\n"
+              "    @property\n"
+              "    def __class__(self):\n"
+              "        raise RuntimeError('a lazy proxy')\n"
+              "proxy = Proxy()")
+    assert "SK101" in cells.text(BROKEN)
+    assert "stacked-keras" not in capsys.readouterr().err
+
+
 def test_a_cell_without_keras_names_or_model_changes_is_not_read(cells, monkeypatch):
     calls = []
     real = stacked_keras.lint.from_source.graphs_from_notebook
