@@ -77,9 +77,9 @@ def _graph_key(graph: Any, finding: Any) -> tuple[Any, ...]:
     """
     nodes = [node for node in graph.nodes if node.kind != "input"]
     classes = tuple(node.cls for node in nodes)
-    for node in nodes:
+    for position, node in enumerate(nodes):
         if node.name == finding.layer:
-            ordinal = sum(1 for other in nodes[:nodes.index(node)] if other.cls == node.cls)
+            ordinal = sum(1 for other in nodes[:position] if other.cls == node.cls)
             return (finding.code, classes, node.cls, ordinal)
     return (finding.code, classes, finding.layer)
 
@@ -129,15 +129,18 @@ class CellFindings:
 
     def text(self) -> str:
         """The text form: the note, each finding with its fix, the summary."""
+        note = f"stacked-keras: {self.note}" if self.note else ""
+        if not self.report.findings:
+            return note
         body = self.report.format_text()
-        return f"stacked-keras: {self.note}\n{body}" if self.note else body
+        return f"{note}\n{body}" if note else body
 
     def html(self) -> str:
         """The HTML form: the note, then the report's table."""
         import html
 
         note = f"<p><b>stacked-keras</b>: {html.escape(self.note)}</p>" if self.note else ""
-        return note + self.report._repr_html_()
+        return note + (self.report._repr_html_() if self.report.findings else "")
 
     def bundle(self) -> dict[str, str]:
         """The MIME bundle given to IPython's `display`."""
@@ -362,20 +365,23 @@ class CellLinter:
         if ndim is not None:
             note, cause = self._explain_ndim(ndim, shown, latest_first)
             shown.extend(f for f in cause if f not in shown)
-        if not shown:
+        if not shown and note is None:
             return None
         return CellFindings(shown, models=len({f.model for f in shown}), note=note)
 
     def _explain_ndim(self, ndim: tuple[str, str, str | None], shown: list[Any],
                       latest_first: list[tuple[Any, tuple[Any, ...], int, bool]]) -> tuple[str, list[Any]]:
-        """The sentence that explains Keras's rank error, and the SK101 findings behind it."""
+        """The sentence that explains Keras's rank error, and the SK101 findings behind it.
+
+        The causes looked for: an SK101 finding in this cell's source, or in
+        the live model that holds the layer Keras names (a model that raised
+        in `fit`). With none, the sentence names both usual causes and no
+        finding is made up: the input may simply lack its time axis.
+        """
         expected, found, layer = ndim
         where = f" at layer '{layer}'" if layer else ""
-        note = (
-            f"Keras's 'expected ndim={expected}, found ndim={found}'{where} means a layer that reads a "
-            "sequence (batch, time, features) was given an input without its time axis, one vector "
-            "per sample: the recurrent layer below it returns only its last state (rule SK101)."
-        )
+        said = f"Keras's 'expected ndim={expected}, found ndim={found}'{where} means a layer that reads a " \
+            "sequence (batch, time, features) was given an input without its time axis"
         cause = [f for f in shown if f.code == "SK101"]
         if not cause and layer is not None:
             # The model raised in `fit` or `build`: it is in the namespace, unchanged.
@@ -385,25 +391,12 @@ class CellLinter:
                 if finding.code == "SK101":
                     twin = next((f for f, k, _, noqa in latest_first if k == key and not noqa), None)
                     cause.append(twin if twin is not None else finding)
-        if not cause:
-            for finding, _, _, noqa in latest_first:
-                if finding.code == "SK101" and not noqa and (not cause or finding.path == cause[0].path):
-                    cause.append(finding)
-        if not cause:
-            from stacked_keras.lint.findings import Finding
-            from stacked_keras.lint.rules import RULES
-
-            rule = RULES["SK101"]
-            target = f"'{layer}'" if layer else "the layer Keras names"
-            cause.append(Finding(
-                code="SK101", name=rule.name, severity=rule.severity,
-                message=f"{target} receives a {found}-D input where it needs {expected}-D: the "
-                        "recurrent layer that feeds it returns only its last state.",
-                fix=f"Set return_sequences=True on the recurrent layer that feeds {target} "
-                    "(`stacked-keras rule SK101` explains).",
-                path=self.cells[-1][0],
-            ))
-        return note, cause
+        if cause:
+            return f"{said}, one vector per sample: the recurrent layer below it returns only its " \
+                "last state (rule SK101).", cause
+        return (f"{said}. Either the recurrent layer below it returns only its last state (set "
+                "return_sequences=True on it, rule SK101), or the data has no time axis (give "
+                "keras.Input a (timesteps, features) shape and reshape the data to 3-D)."), []
 
     # -- the magic ------------------------------------------------------------------
     def status(self) -> str:

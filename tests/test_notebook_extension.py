@@ -169,18 +169,16 @@ def test_keras_ndim_error_of_a_model_from_a_helper_module_names_the_live_layer(c
     assert "<rnn>: SK101 [simple_rnn" in text
 
 
-def test_keras_ndim_error_the_linter_cannot_see_still_gets_its_fix(cells):
+def test_keras_ndim_error_from_data_without_a_time_axis_blames_no_layer(cells):
     text = cells.text(
         "import keras\n"
-        "def broken():\n"
-        "    raise ValueError(\"Input 0 with name 'None' of layer 'lstm_9' is incompatible with the \"\n"
-        "                     'layer: expected ndim=3, found ndim=2. Full shape received: (None, 8)')\n"
-        "broken()\n",
+        "net = keras.Sequential([keras.Input((10,)), keras.layers.LSTM(8)])\n",
         success=False,
     )
-    assert "at layer 'lstm_9'" in text
-    assert "In [2]: SK101 'lstm_9' receives a 2-D input where it needs 3-D" in text
-    assert "Set return_sequences=True on the recurrent layer that feeds 'lstm_9'" in text
+    assert "expected ndim=3, found ndim=2" in str(cells.result.error_in_exec)
+    assert text.startswith("stacked-keras: Keras's 'expected ndim=3, found ndim=2' at layer 'lstm")
+    assert "or the data has no time axis (give keras.Input a (timesteps, features) shape" in text
+    assert "SK101 [" not in text  # no finding made up
 
 
 def test_noqa_silences_the_cell_and_its_live_twin(cells):
