@@ -16,7 +16,8 @@ cell and completed by `.add` in another) is shown with that earlier cell's
 line. Findings show under the cell: an HTML table in Jupyter, text in a
 terminal; a clean cell shows nothing. When the cell raised Keras's opaque
 `expected ndim=3, found ndim=2`, the SK101 finding that causes it is shown
-with its fix.
+with its fix (with none in sight, a note names both usual causes: a last
+state, or data without a time axis).
 
 The extension never raises into the user's cell: a failure inside the linter
 prints one line. A cell with no Keras-like name in its source and no model
