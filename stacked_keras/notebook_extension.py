@@ -353,9 +353,11 @@ class CellLinter:
         for finding, key, ident in live:
             if not self._selected(finding.code) or key in keys_shown:
                 continue
-            twin = next(((f, noqa) for f, k, _, noqa in latest_first if k == key), None)
+            # The same problem in an earlier cell's source, built under the same
+            # name (`m.add(...)` completing a model begun there): shown at its line, once.
+            twin = next(((f, noqa) for f, k, _, noqa in latest_first
+                         if k == key and f.model == finding.model), None)
             if twin is not None:
-                # The same problem in the source: shown with its line, once.
                 if not twin[1] and _place(twin[0]) not in self._shown_static:
                     show_static(twin[0])
             elif (finding.code, finding.layer) not in self._shown_live.get(ident, ()):

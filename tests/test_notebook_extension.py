@@ -126,6 +126,18 @@ def test_a_live_model_built_by_a_helper_module_is_found(cells, tmp_path, monkeyp
     assert cells.run("import keras\nforecaster.add(keras.layers.Dense(1))", success=True) == []
 
 
+def test_the_same_broken_architecture_under_another_name_is_still_shown(cells, tmp_path, monkeypatch):
+    (tmp_path / "same_helpers.py").write_text(
+        "import keras\n"
+        "from keras import layers\n"
+        "def build():\n"
+        "    return keras.Sequential([layers.LSTM(8), layers.LSTM(8), layers.Dense(1)])\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert "In [2]:3:25: SK101" in cells.text(BROKEN)
+    assert "<copy>: SK101 [lstm" in cells.text("import same_helpers\ncopy = same_helpers.build()")
+
+
 def test_keras_ndim_error_is_explained_with_sk101(cells):
     text = cells.text(
         "import keras\n"
