@@ -392,7 +392,8 @@ class CellLinter:
                        if any(getattr(each, "name", None) == layer for each in model.layers)]
             for finding, key, _ in self._live_findings(holders):
                 if finding.code == "SK101":
-                    twin = next((f for f, k, _, noqa in latest_first if k == key and not noqa), None)
+                    twin = next((f for f, k, _, noqa in latest_first
+                                 if k == key and f.model == finding.model and not noqa), None)
                     cause.append(twin if twin is not None else finding)
         if cause:
             return f"{said}, one vector per sample: the recurrent layer below it returns only its " \
