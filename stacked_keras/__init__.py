@@ -67,3 +67,21 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(__all__)
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """`%load_ext stacked_keras`: lint each notebook cell that builds a Keras model.
+
+    See `stacked_keras.notebook_extension`; loading imports neither
+    TensorFlow nor Keras.
+    """
+    from stacked_keras.notebook_extension import load_ipython_extension as load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """`%unload_ext stacked_keras`: stop linting cells."""
+    from stacked_keras.notebook_extension import unload_ipython_extension as unload
+
+    unload(ipython)
