@@ -45,3 +45,14 @@ def test_notebook_executes_without_error(path, notebook_runs):
     assert path.name in report, f"{path.name} was not run: {completed.stderr[-2000:]}"
     print(f"{path.name}: {report[path.name]['seconds']} s")
     assert report[path.name]["errors"] == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
+def test_notebook_cells_show_no_tensorflow_start_up_lines(path, notebook_runs):
+    # ipykernel forwards descriptor 2 to the cells; the first cell imports
+    # TensorFlow through stacked_keras.quiet_start, which filters the lines.
+    completed = notebook_runs.result()
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    report = json.loads((notebook_runs.workdir / "report.json").read_text())
+    assert report[path.name]["start_up_lines"] == []
