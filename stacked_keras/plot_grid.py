@@ -430,7 +430,8 @@ def draw_cross_links(painters: list[GridPainter], grids: list[list[Row]], links:
                                      zorder=1)
                 into.set_gid(f"attention:{dst_row.name}:t{target.times[column - 1]}")
                 ax.add_patch(into)
-            ax.text(hub[0], hub[1], f"attention ({link.via})", ha="center", va="center", fontsize=8,
+            name = "attention" if link.via in (None, "attention") else f"attention ({link.via})"
+            ax.text(hub[0], hub[1], name, ha="center", va="center", fontsize=8,
                     color=_ATTENTION_COLOR, bbox={"facecolor": "white", "edgecolor": _ATTENTION_COLOR, "pad": 2},
                     zorder=5)
 

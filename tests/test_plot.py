@@ -345,6 +345,7 @@ def test_seq2seq_encoder_has_no_outputs_of_its_own_and_attention_joins_the_decod
     decoder_x = patch_with_gid(figure, "cell:decoder_lstm_2:t1").center[0]
     assert len(outputs) == 3 and all(p.get_x() > decoder_x - 1 for p in outputs)
     assert "output: every timestep, read by attention" in texts(figure)
+    assert "attention" in texts(figure)  # the hub, named once (the layer is called attention too)
     for t in (1, 2, 3):
         tip = arrow_points(figure, f"attention:decoder_lstm_2:t{t}")[:, 1].min()
         assert 2 + 0.24 < tip < 3 - 0.15  # on the link from H_t^2 up to y_t, not into the cell
