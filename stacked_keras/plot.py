@@ -18,6 +18,10 @@ The broken links come from the linter's own rules (`stacked_keras.lint.rules`)
 run on the model's graph, or from a lint `Report` you pass, so the picture
 and the linter never disagree.
 
+This module reads the model and lays the stacks out; `stacked_keras.plot_grid`
+draws each grid (residual skip links, layer normalization, elided columns,
+both halves of a bidirectional layer) and the links between stacks.
+
 matplotlib is imported only when a grid is drawn, and never through
 `pyplot`: the figure is a plain `matplotlib.figure.Figure` on the Agg canvas,
 so drawing changes no global matplotlib state.
