@@ -281,7 +281,8 @@ class SweepResult:
         over seeds as error bars; the right panel shows seconds per epoch
         (solid) and, on a second axis, the parameter count (dotted). Pass the
         `axes` of an earlier plot to draw several sweeps (small and large
-        data) on the same panels: each sweep's `label` names its lines.
+        data) on the same panels: each sweep's `label` names its lines, and
+        sweeps with the same parameter counts share one grey parameter line.
 
         Args:
             path: where to save the figure (`.png`, `.svg`, `.pdf`: any
@@ -367,8 +368,19 @@ class SweepResult:
             params_ax.set_ylabel("parameters (dotted)")
             time_ax._stacked_keras_params_ax = params_ax
         params = [r.params for r in self.records]
-        params_ax.plot(depths, params, linestyle=":", marker="D", markersize=5, color=color,
-                       label=f"{prefix}parameters (right axis)")
+        # Sweeps of one architecture on different data count the same
+        # parameters: one line, said to be shared, instead of a line hidden
+        # under another.
+        same = [line for line in params_ax.get_lines()
+                if list(line.get_xdata()) == list(depths) and list(line.get_ydata()) == params]
+        if same:
+            shared = same[0]
+            shared._stacked_keras_sweeps = getattr(shared, "_stacked_keras_sweeps", 1) + 1
+            shared.set_color("#555555")
+            shared.set_label(f"parameters (right axis), the same for {shared._stacked_keras_sweeps} sweeps")
+        else:
+            params_ax.plot(depths, params, linestyle=":", marker="D", markersize=5, color=color,
+                           label=f"{prefix}parameters (right axis)")
         # Both axes start at zero, so a difference looks as large as it is.
         # Their tops differ (seconds 1.5x the highest bar, parameters 1.1x),
         # so the two lines never lie on each other, even with two depths.

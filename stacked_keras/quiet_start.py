@@ -6,11 +6,21 @@ call to cuInit" on a machine without a GPU), whatever `TF_CPP_MIN_LOG_LEVEL`
 says: they are written before absl's logging is initialised. Python cannot
 catch them on `sys.stderr`, so `import_tensorflow_quietly` points descriptor
 2 at a temporary file while TensorFlow loads and finds its devices, then
-writes back every line that is not known start-up noise. Real errors (any
-other `E`/`F` line, Python warnings, tracebacks) still reach the terminal.
+writes back, to `sys.stderr`, every line that is not known start-up noise.
+Real errors (any other `E`/`F` line, Python warnings, tracebacks) still
+reach the terminal.
 
-In a notebook, set `TF_CPP_MIN_LOG_LEVEL=3` before the first Keras import
-instead: the kernel's descriptor 2 goes to its log, not to the cells.
+In a notebook the same lines appear as a cell's output (ipykernel forwards
+what is written on descriptor 2), and `TF_CPP_MIN_LOG_LEVEL=3` silences only
+the C++ lines written after start-up (the CPU-instructions notice, "failed
+call to cuInit"). The notebooks' first cell therefore does both:
+
+```python
+import os
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+from stacked_keras.quiet_start import import_tensorflow_quietly
+import_tensorflow_quietly()
+```
 """
 
 from __future__ import annotations
@@ -63,16 +73,20 @@ def keep_lines(text: str) -> str:
 def import_tensorflow_quietly() -> None:
     """Imports Keras (and TensorFlow, its backend) and finds the devices, without the start-up noise.
 
-    Does nothing when Keras is already imported, or when standard error has
-    no file descriptor (an embedding host). On another Keras backend only
-    Keras is imported. An import error is raised after the captured lines
-    are written back.
+    Captures descriptor 2 itself, where TensorFlow's C++ code writes, also
+    when `sys.stderr` is something else (a notebook kernel's stream, which
+    forwards descriptor 2 to the cell); the kept lines go to `sys.stderr`.
+    Does nothing when Keras is already imported, or when descriptor 2 is
+    not open (an embedding host). On another Keras backend only Keras is
+    imported. An import error is raised after the captured lines are
+    written back.
     """
     if "keras" in sys.modules:
         return
+    descriptor = 2
     try:
-        descriptor = sys.stderr.fileno()
-    except (AttributeError, OSError, ValueError):
+        os.fstat(descriptor)
+    except OSError:
         return
     sys.stderr.flush()
     saved = os.dup(descriptor)

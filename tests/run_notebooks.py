@@ -2,10 +2,12 @@
 
     python tests/run_notebooks.py --report report.json [NAME.ipynb ...]
 
-Writes one JSON object: for each notebook, the seconds it took and its errors
-(the text of a failed cell, or of error outputs); an empty list means it ran
-through. `tests/test_notebooks.py` reads the report (started in the
-background by conftest.py, see tests/background.py).
+Writes one JSON object: for each notebook, the seconds it took, its errors
+(the text of a failed cell, or of error outputs; an empty list means it ran
+through) and the TensorFlow start-up lines its cells showed (the notebooks
+import TensorFlow quietly, so that list is empty too). `tests/test_notebooks.py`
+reads the report (started in the background by conftest.py, see
+tests/background.py).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import time
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+
+from stacked_keras.quiet_start import is_start_up_noise
 
 NOTEBOOK_DIR = pathlib.Path(__file__).resolve().parent.parent / "notebooks"
 CELL_TIMEOUT = 120  # seconds per cell
@@ -42,7 +46,13 @@ def run(path: pathlib.Path) -> dict:
         for cell in notebook.cells if cell.cell_type == "code"
         for output in cell.outputs if output.output_type == "error"
     ]
-    return {"seconds": round(time.perf_counter() - start, 1), "errors": errors}
+    start_up_lines = [
+        line
+        for cell in notebook.cells if cell.cell_type == "code"
+        for output in cell.outputs if output.output_type == "stream" and output.name == "stderr"
+        for line in output.text.splitlines() if is_start_up_noise(line)
+    ]
+    return {"seconds": round(time.perf_counter() - start, 1), "errors": errors, "start_up_lines": start_up_lines}
 
 
 def main() -> None:

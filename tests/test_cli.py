@@ -63,6 +63,20 @@ def test_build_shows_no_tensorflow_start_up_lines_on_stderr(tmp_path):
     assert completed.stdout.startswith("Stack of model")
 
 
+@pytest.mark.slow
+def test_demo_shows_no_tensorflow_start_up_lines_on_stderr(tmp_path):
+    # The demo also trains, exports and reloads: none of it may add C++ lines.
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "CUDA_VISIBLE_DEVICES")}
+    completed = subprocess.run(
+        [sys.executable, "-m", "stacked_keras", "demo", "--epochs", "1", "--export-dir", str(tmp_path / "demo")],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert completed.stderr == ""
+    assert completed.stdout.startswith("stacked-keras demo:")
+    assert f"SavedModel at {tmp_path / 'demo'}" in completed.stdout
+
+
 def test_start_up_filter_drops_known_noise_and_keeps_real_errors():
     from stacked_keras.quiet_start import keep_lines
 

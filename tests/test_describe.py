@@ -275,6 +275,27 @@ def test_seq2seq_is_described_as_two_stacks_each_numbered_from_one():
         assert "attends over encoder L2" in rendered
 
 
+def test_seq2seq_markdown_and_html_give_each_stack_its_own_rows_numbered_from_one():
+    from stacked_keras import zoo
+
+    description = describe(zoo.build("seq2seq-attention"))
+    markdown = description.to_markdown().replace("\\_", "_")
+    encoder, decoder = markdown.split("*Stack 2, decoder")
+    encoder = encoder.split("*Stack 1, encoder")[1]
+    decoder = decoder.split("Links between stacks")[0]
+    assert "| 1 | encoder_lstm_1 |" in encoder and "| 2 | encoder_lstm_2 |" in encoder
+    assert "| 1 | decoder_lstm_1 |" in decoder and "| 2 | decoder_lstm_2 |" in decoder
+    assert "decoder_lstm" not in encoder and "| encoder_lstm" not in decoder
+    html = description._repr_html_()
+    order = [
+        "Stack 1, encoder", "<td>1</td><td>encoder_lstm_1</td>", "<td>2</td><td>encoder_lstm_2</td>",
+        "Stack 2, decoder", "<td>1</td><td>decoder_lstm_1</td>", "<td>2</td><td>decoder_lstm_2</td>",
+        "initial_state: encoder L1 (encoder_lstm_1) -&gt; decoder L1 (decoder_lstm_1)",
+    ]
+    positions = [html.index(part) for part in order]
+    assert positions == sorted(positions)
+
+
 def test_parallel_branches_are_separate_stacks_and_the_join_names_both():
     inputs = keras.Input((6, 3))
     left = L.LSTM(4, return_sequences=True, name="left_lstm")(inputs)

@@ -366,3 +366,23 @@ def test_plot_keeps_the_parameter_line_visible_in_the_legend_and_off_the_data(sw
     # the legends sit below the panels, outside the data area
     for ax in (metric_ax, time_ax):
         assert ax.get_legend().get_bbox_to_anchor().y1 < ax.get_window_extent().y0 + 1
+
+
+def test_sweeps_with_the_same_parameter_counts_share_one_visible_parameter_line(sweep):
+    import dataclasses
+
+    figure = sweep.plot()
+    same = SweepResult(records=sweep.records, runs=sweep.runs, metric="mae", label="more data", epochs=2)
+    same.plot(axes=figure.axes[:2])
+    time_ax, params_ax = figure.axes[1], figure.axes[2]
+    (line,) = params_ax.get_lines()  # not two lines, one hidden under the other
+    assert line.get_label() == "parameters (right axis), the same for 2 sweeps"
+    labels = [text.get_text() for text in time_ax.get_legend().get_texts()]
+    assert labels == [sweep.label, "more data", "parameters (right axis), the same for 2 sweeps"]
+
+    wider = [dataclasses.replace(r, params=r.params * 2) for r in sweep.records]
+    SweepResult(records=wider, runs=sweep.runs, metric="mae", label="wider", epochs=2).plot(axes=figure.axes[:2])
+    assert [line.get_label() for line in params_ax.get_lines()] == [
+        "parameters (right axis), the same for 2 sweeps",
+        "wider: parameters (right axis)",
+    ]

@@ -286,3 +286,77 @@ def test_seq2seq_draws_two_stacks_side_by_side_with_state_and_attention_links():
     decoder_cells = [p for p in figure.axes[0].patches if p.get_gid() == "cell:decoder_lstm_1:t1"]
     assert encoder_cells[0].center[1] == decoder_cells[0].center[1] == 1  # both start at L = 1
     assert decoder_cells[0].center[0] > encoder_cells[0].center[0] + 3
+
+
+def patch_with_gid(figure, gid):
+    (patch,) = [p for p in figure.axes[0].patches if p.get_gid() == gid]
+    return patch
+
+
+def arrow_points(figure, gid):
+    """The data coordinates an arrow passes through, its head included (first: where it starts)."""
+    from matplotlib.path import Path
+
+    path = patch_with_gid(figure, gid).get_path()
+    return path.vertices[path.codes != Path.CLOSEPOLY] if path.codes is not None else path.vertices
+
+
+def test_a_go_backwards_top_layer_returns_its_state_at_t1_and_says_so():
+    model = keras.Sequential(
+        [keras.Input((None, 3)), keras.layers.LSTM(6, return_sequences=True, name="fwd"),
+         keras.layers.LSTM(4, go_backwards=True, name="back")]
+    )
+    figure = plot_stack(model, timesteps=4)
+    assert gids(figure, "output:") == ["output:t1"]
+    assert "back: 4 units, go_backwards\nreturn_sequences=False" in texts(figure)
+    assert "output: last state only (t = 1)" in texts(figure)
+
+
+def test_bidirectional_layer_returning_its_last_state_sends_up_both_halves_to_the_layer_above():
+    model = keras.Sequential(
+        [keras.Input((None, 3)), keras.layers.Bidirectional(keras.layers.LSTM(4), name="bi"),
+         keras.layers.RepeatVector(4), keras.layers.LSTM(3, name="top")]
+    )
+    figure = plot_stack(model, timesteps=4)
+    assert "link:bi:t4" in gids(figure, "link:")
+    assert gids(figure, "link-backward:") == ["link-backward:bi:t1"]
+
+
+def test_top_bidirectional_last_state_names_both_timesteps():
+    model = stacked_keras.deep_lstm([6, 4], input_shape=(None, 3), bidirectional=True)
+    assert "output: last states (forward t = 4,\nbackward t = 1)" in texts(plot_stack(model, timesteps=4))
+
+
+def test_skip_link_leaves_from_above_the_norm_that_feeds_the_layer_it_bypasses():
+    # residual_2 adds layer_norm_1's output (lstm_2's input) to lstm_2's output
+    model = stacked_keras.deep_lstm([8, 8, 8], input_shape=(None, 8), residual=True, layer_norm=True)
+    figure = plot_stack(model, timesteps=3)
+    band = patch_with_gid(figure, "norm:lstm_1")
+    assert arrow_points(figure, "skip:residual_2")[0, 1] >= band.get_y() + band.get_height()
+    assert arrow_points(figure, "skip:residual_1")[0, 1] < 1  # from the input row
+
+
+def test_seq2seq_encoder_has_no_outputs_of_its_own_and_attention_joins_the_decoder_output():
+    from stacked_keras import zoo
+
+    figure = plot_stack(zoo.build("seq2seq-attention"), timesteps=3)
+    # the encoder's top sequence goes to attention only: the outputs are the decoder's
+    outputs = [p for p in figure.axes[0].patches if (p.get_gid() or "").startswith("output:")]
+    decoder_x = patch_with_gid(figure, "cell:decoder_lstm_2:t1").center[0]
+    assert len(outputs) == 3 and all(p.get_x() > decoder_x - 1 for p in outputs)
+    assert "output: every timestep, read by attention" in texts(figure)
+    assert "attention" in texts(figure)  # the hub, named once (the layer is called attention too)
+    for t in (1, 2, 3):
+        tip = arrow_points(figure, f"attention:decoder_lstm_2:t{t}")[:, 1].min()
+        assert 2 + 0.24 < tip < 3 - 0.15  # on the link from H_t^2 up to y_t, not into the cell
+
+
+def test_seq2seq_encoder_labels_sit_left_so_the_hand_over_crosses_no_text():
+    from stacked_keras import zoo
+
+    figure = plot_stack(zoo.build("seq2seq-attention"), timesteps=3)
+    encoder_x = patch_with_gid(figure, "cell:encoder_lstm_1:t1").center[0]
+    (label,) = [t for t in figure.axes[0].texts if "encoder_lstm_1: 64 units" in t.get_text()]
+    assert label.get_position()[0] < encoder_x and label.get_horizontalalignment() == "right"
+    (decoder_label,) = [t for t in figure.axes[0].texts if "decoder_lstm_1: 64 units" in t.get_text()]
+    assert decoder_label.get_horizontalalignment() == "left"
