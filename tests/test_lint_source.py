@@ -1365,6 +1365,15 @@ def test_docstring_examples_run():
     assert attempted >= 10 and failures == 0
 
 
+def test_source_graph_docstring_examples_run():
+    import doctest
+
+    import stacked_keras.lint.source_graph as module
+
+    failures, attempted = doctest.testmod(module, verbose=False)
+    assert attempted >= 3 and failures == 0
+
+
 # -- issue 9: one notebook reader, one file reader ---------------------------------------------
 
 def test_noqa_in_an_nbformat3_notebook_suppresses_the_finding(tmp_path):

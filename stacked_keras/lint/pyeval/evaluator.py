@@ -70,6 +70,7 @@ class Evaluator(StatementsMixin, ControlMixin, ExpressionsMixin, CallsMixin):
     def __init__(self, hooks: Hooks | None = None) -> None:
         self.hooks = hooks if hooks is not None else Hooks()
         self.hooks.evaluator = self
+        self.resolve_module = self.hooks.resolve_module  # on the hot path: looked up once
         self.objects: list[ObjectValue] = []
         self.functions: list[FunctionValue] = []
         self.classes: list[ClassValue] = []

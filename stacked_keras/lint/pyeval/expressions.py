@@ -77,7 +77,7 @@ class ExpressionsMixin:
         owner = self._eval(node.value)
         name = node.attr
         if isinstance(owner, ModuleRef):
-            return ModuleRef(self.hooks.resolve_module(f"{owner.path}.{name}"))
+            return ModuleRef(self.resolve_module(f"{owner.path}.{name}"))
         if isinstance(owner, ObjectValue):
             if name in owner.attrs:
                 return owner.attrs[name]

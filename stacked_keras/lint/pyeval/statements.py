@@ -147,7 +147,7 @@ class StatementsMixin:
         raise Return()
 
     def _exec_import(self, node: ast.Import) -> None:
-        resolve = self.hooks.resolve_module
+        resolve = self.resolve_module
         for alias in node.names:
             if alias.asname:
                 self.scope.vars[alias.asname] = ModuleRef(resolve(alias.name))
@@ -156,7 +156,7 @@ class StatementsMixin:
                 self.scope.vars[head] = ModuleRef(resolve(head))
 
     def _exec_import_from(self, node: ast.ImportFrom) -> None:
-        resolve = self.hooks.resolve_module
+        resolve = self.resolve_module
         module = "." * node.level + (node.module or "")
         for alias in node.names:
             if alias.name == "*":
