@@ -409,6 +409,54 @@ def test_join_values_keeps_equal_values_and_asks_the_hooks_otherwise():
     assert isinstance(CallArgs().kwargs, dict)
 
 
+def test_a_hook_sees_the_loops_around_a_call_with_their_variable_and_trip_count():
+    class Loops(Recorder):
+        def unknown_call(self, name, arguments, node):
+            if name == "make":
+                self.seen = [(loop.trip_count, loop.target and ast.unparse(loop.target))
+                             for loop in self.evaluator.loops]
+            return super().unknown_call(name, arguments, node)
+
+    hooks = Loops()
+    Evaluator(hooks).run([ast.parse(
+        "depth = 3\n"
+        "while more():\n"
+        "    for i, units in enumerate([8, 4, 2][:depth]):\n"
+        "        make(units, flag=i < depth - 1)\n"
+        "    else:\n"
+        "        after_for()\n"
+    )])
+    assert hooks.seen == [(None, None), (3, "(i, units)")]
+    assert calls_named(hooks, "make") == [[8], [4], [2]] * 2  # the while loop ran twice
+    assert hooks.loops[:2] == [("started", None), ("run", 0)] and ("started", 3) in hooks.loops
+
+
+def test_binds_says_whether_the_program_binds_a_name_anywhere():
+    evaluator = Evaluator()
+    evaluator.run([ast.parse(
+        "import os.path\n"
+        "from m import a as b\n"
+        "from n import *\n"
+        "def f(param, *rest, kw=1, **extra):\n"
+        "    global later\n"
+        "    later = [w := 2]\n"
+        "class K: pass\n"
+        "for x, (y, z) in []: pass\n"
+        "with open('f') as handle: pass\n"
+        "try: pass\n"
+        "except Exception as err: pass\n"
+        "match v:\n"
+        "    case [first, *others]: pass\n"
+        "    case {'k': 1, **remainder}: pass\n"
+        "print(never_bound)\n"
+    ), ast.parse("cell_two = LSTM\n")])
+    for name in ("os", "b", "f", "param", "rest", "kw", "extra", "later", "w", "K", "x", "y", "z", "handle",
+                 "err", "first", "others", "remainder", "cell_two"):
+        assert evaluator.binds(name), name
+    for name in ("never_bound", "LSTM", "a", "m", "n", "print", "v", "path"):
+        assert not evaluator.binds(name), name
+
+
 # -- the seam: no Keras in the evaluator -------------------------------------------------------
 
 _PYEVAL_DIR = Path(pyeval.__file__).parent

@@ -13,7 +13,7 @@ frames, control-flow signals), `hooks.py` (the hooks interface),
 """
 
 from stacked_keras.lint.pyeval.evaluator import Evaluator
-from stacked_keras.lint.pyeval.frames import Frame, Scope
+from stacked_keras.lint.pyeval.frames import Frame, Loop, Scope
 from stacked_keras.lint.pyeval.hooks import Hooks
 from stacked_keras.lint.pyeval.values import (
     MAX_CALL_DEPTH,
@@ -37,7 +37,7 @@ from stacked_keras.lint.pyeval.values import (
 )
 
 __all__ = [
-    "Evaluator", "Hooks", "Frame", "Scope", "UNKNOWN", "MISSING", "PLAIN",
+    "Evaluator", "Hooks", "Frame", "Loop", "Scope", "UNKNOWN", "MISSING", "PLAIN",
     "MAX_CALL_DEPTH", "MAX_LITERAL", "MAX_STEPS", "MAX_UNIT_STEPS", "MAX_UNROLL",
     "BoundMethod", "Builtin", "CallArgs", "ClassValue", "External", "FunctionValue", "MethodRef", "ModuleRef",
     "ObjectValue", "UnknownLengthList",

@@ -25,7 +25,7 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from stacked_keras.lint.pyeval.frames import Break, Continue, LoopExits, Return, Stop
+from stacked_keras.lint.pyeval.frames import Break, Continue, Loop, LoopExits, Return, Stop
 from stacked_keras.lint.pyeval.values import (
     MAX_UNROLL,
     MISSING,
@@ -206,24 +206,28 @@ class ControlMixin:
         breaks: list[Any] = []
         left = False
         outcome = "end"
-        for item in items:
-            self.step()
-            self._assign(node.target, item)
-            exits = LoopExits()
-            outcome = self._run_iteration(node.body, exits)
-            if exits.breaks or exits.continues:
-                breaks.extend(exits.breaks)
-                going_on = list(exits.continues)
-                if outcome in ("end", "continue"):
-                    going_on.append(self._state(known_objects, mark))
-                if going_on:
-                    self._join_states(going_on, known_objects, mark)
-                else:
+        self.loops.append(Loop(node, node.target, len(items)))
+        try:
+            for item in items:
+                self.step()
+                self._assign(node.target, item)
+                exits = LoopExits()
+                outcome = self._run_iteration(node.body, exits)
+                if exits.breaks or exits.continues:
+                    breaks.extend(exits.breaks)
+                    going_on = list(exits.continues)
+                    if outcome in ("end", "continue"):
+                        going_on.append(self._state(known_objects, mark))
+                    if going_on:
+                        self._join_states(going_on, known_objects, mark)
+                    else:
+                        left = True
+                if outcome == "break" or (outcome == "recorded" and not exits.continues):
                     left = True
-            if outcome == "break" or (outcome == "recorded" and not exits.continues):
-                left = True
-            if left:
-                break
+                if left:
+                    break
+        finally:
+            self.loops.pop()
         if breaks:
             current = [] if outcome == "recorded" and left else [self._state(known_objects, mark)]
             self._join_states(current + breaks, known_objects, mark)
@@ -257,6 +261,7 @@ class ControlMixin:
         dependent_break = False
         self.uncertain += 1
         self._varying.append(names)
+        self.loops.append(Loop(node, target, None))
         try:
             for index, item in enumerate(runs):
                 if index:
@@ -280,6 +285,7 @@ class ControlMixin:
                     going_on = [self._state(known_objects, mark)]
                 ends.append(going_on[0])
         finally:
+            self.loops.pop()
             self._varying.pop()
             self.uncertain -= 1
         # A loop that a branch testing its variables leaves with `break` leaves that way;

@@ -23,7 +23,17 @@ from typing import Any
 from stacked_keras.lint.pyeval.calls import BUILTINS, CallsMixin
 from stacked_keras.lint.pyeval.control import ControlMixin
 from stacked_keras.lint.pyeval.expressions import ExpressionsMixin
-from stacked_keras.lint.pyeval.frames import BudgetExceeded, Break, Continue, Frame, LoopExits, Return, Scope, Stop
+from stacked_keras.lint.pyeval.frames import (
+    BudgetExceeded,
+    Break,
+    Continue,
+    Frame,
+    Loop,
+    LoopExits,
+    Return,
+    Scope,
+    Stop,
+)
 from stacked_keras.lint.pyeval.hooks import Hooks
 from stacked_keras.lint.pyeval.statements import StatementsMixin
 from stacked_keras.lint.pyeval.values import (
@@ -34,6 +44,7 @@ from stacked_keras.lint.pyeval.values import (
     ClassValue,
     FunctionValue,
     ObjectValue,
+    bound_names,
 )
 
 __all__ = ["Evaluator"]
@@ -51,7 +62,10 @@ class Evaluator(StatementsMixin, ControlMixin, ExpressionsMixin, CallsMixin):
     unknown length are running: a value stored then may not be the only
     one), `iteration_branches` (how many of those branches test a variable
     of an enclosing loop of unknown length), `star_imports` (the modules
-    `from m import *` named, as `Hooks.resolve_module` returned them).
+    `from m import *` named, as `Hooks.resolve_module` returned them),
+    `loops` (the `Loop`s whose bodies are running, innermost last: their
+    variable and, when known, their trip count); and `binds(name)` says
+    whether the program binds a name anywhere.
 
     Example:
 
@@ -86,6 +100,9 @@ class Evaluator(StatementsMixin, ControlMixin, ExpressionsMixin, CallsMixin):
         # (reset inside a function call), and the exits of the loops running.
         self._varying: list[set[str]] = []
         self._loop_exits: list[LoopExits] = []
+        self.loops: list[Loop] = []
+        self._modules: list[ast.Module] = []
+        self._bound_names: frozenset[str] | None = None
         self.module_scope = Scope()
         self.module_scope.vars["__name__"] = "__main__"
         self.scope = self.module_scope
@@ -111,6 +128,8 @@ class Evaluator(StatementsMixin, ControlMixin, ExpressionsMixin, CallsMixin):
             unrolled): nothing more is analysed then.
         """
         self.step_limit = MAX_STEPS
+        self._modules.extend(modules)
+        self._bound_names = None
         try:
             for module in modules:
                 try:
@@ -121,6 +140,17 @@ class Evaluator(StatementsMixin, ControlMixin, ExpressionsMixin, CallsMixin):
             return False
         self._analyse_uncalled()
         return True
+
+    def binds(self, name: str) -> bool:
+        """Whether the program binds `name` anywhere (any scope, before or after this point).
+
+        For a `Hooks.name_missing` that reads a name nothing binds as a
+        library's (star imports aside: see `star_imports`). Computed once per
+        program, on the first question.
+        """
+        if self._bound_names is None:
+            self._bound_names = bound_names(self._modules)
+        return name in self._bound_names
 
     def step(self) -> None:
         """Counts one statement or call against the budget; raises `BudgetExceeded` past it."""

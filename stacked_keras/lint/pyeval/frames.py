@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-__all__ = ["Scope", "Frame", "Return", "Break", "Continue", "Stop", "BudgetExceeded", "LoopExits"]
+__all__ = ["Scope", "Frame", "Loop", "Return", "Break", "Continue", "Stop", "BudgetExceeded", "LoopExits"]
 
 
 class Scope:
@@ -57,6 +57,22 @@ class Frame:
         self.params: dict[str, Any] = {}
         self.has_receiver = False
         self.standalone = False
+
+
+class Loop:
+    """A `for` or `while` loop whose body is running (`Evaluator.loops`, innermost last).
+
+    `target` is the loop variable's target (None for `while`), `trip_count`
+    the number of iterations when known (the loop is unrolled), else None.
+    The loop's `else:` block runs after it has left the stack.
+    """
+
+    __slots__ = ("node", "target", "trip_count")
+
+    def __init__(self, node: ast.AST, target: ast.AST | None, trip_count: int | None) -> None:
+        self.node = node
+        self.target = target
+        self.trip_count = trip_count
 
 
 class Return(Exception):

@@ -27,7 +27,7 @@ __all__ = [
     "UNKNOWN", "MISSING", "PLAIN", "MAX_UNROLL", "MAX_CALL_DEPTH", "MAX_STEPS", "MAX_UNIT_STEPS", "MAX_LITERAL",
     "ModuleRef", "Builtin", "External", "UnknownLengthList", "FunctionValue", "BoundMethod", "ClassValue",
     "ObjectValue", "MethodRef", "CallArgs", "is_plain", "bounded", "truth", "is_literal_default", "same_value",
-    "known_sequence", "dotted_name", "assigned_names",
+    "known_sequence", "dotted_name", "assigned_names", "bound_names",
 ]
 
 # A loop with more iterations than this is analysed as a loop of unknown length.
@@ -297,3 +297,33 @@ def assigned_names(nodes: list[ast.AST]) -> set[str]:
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
                 names.add(node.id)
     return names
+
+
+def bound_names(modules: list[ast.AST]) -> frozenset[str]:
+    """Every name the program binds anywhere, in any scope.
+
+    Assignments, loop and `with` targets, `def`, `class`, parameters,
+    imports (`import a.b` binds `a`), `except ... as e`, `match` captures and
+    walrus targets; star imports are not resolved here (see
+    `Evaluator.star_imports`).
+    """
+    names: set[str] = set()
+    for module in modules:
+        for node in ast.walk(module):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+                names.add(node.id)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                names.add(node.name)
+            elif isinstance(node, ast.arg):
+                names.add(node.arg)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                for alias in node.names:
+                    if alias.name != "*":
+                        names.add(alias.asname or alias.name.split(".", 1)[0])
+            elif isinstance(node, ast.ExceptHandler) and node.name:
+                names.add(node.name)
+            elif type(node).__name__ in ("MatchAs", "MatchStar") and getattr(node, "name", None):
+                names.add(node.name)
+            elif type(node).__name__ == "MatchMapping" and getattr(node, "rest", None):
+                names.add(node.rest)
+    return frozenset(names)
