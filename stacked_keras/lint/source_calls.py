@@ -59,9 +59,7 @@ class KerasCallsMixin:
 
     # -- the Hooks.call and Hooks.unknown_call hooks ---------------------------------------------
     def call(self, callee: Any, arguments: CallArgs, node: ast.Call) -> Any:
-        """A Keras name, a layer or model, or a model's method, called."""
-        if isinstance(callee, ModuleRef):
-            return self._call_module_ref(callee, arguments, node)
+        """A layer or model, or a model's method, called."""
         if isinstance(callee, MethodRef):
             return self._call_model_method(callee, arguments, node)
         if isinstance(callee, (LayerValue, LayerChoice, ModelRecord, ObjectValue)):
@@ -99,8 +97,9 @@ class KerasCallsMixin:
                 edges.append((producer, role, index))
         return edges
 
-    # -- Keras names called --------------------------------------------------------------------------
-    def _call_module_ref(self, ref: ModuleRef, arguments: CallArgs, node: ast.Call) -> Any:
+    # -- Keras names called (the Hooks.call_module hook) --------------------------------------------
+    def call_module(self, ref: ModuleRef, arguments: CallArgs, node: ast.Call) -> Any:
+        """A Keras name called: a layer built, a model started, an op applied; other names as unknown calls."""
         found = keras_kind(ref.path)
         if found is None:
             return self.unknown_call(ref.path, arguments, node)

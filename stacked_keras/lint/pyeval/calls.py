@@ -91,7 +91,7 @@ class CallsMixin:
         function = self._eval(node.func)
         arguments = self._eval_args(node)
         if isinstance(function, ModuleRef):
-            return self.hooks.call(function, arguments, node)
+            return self.hooks.call_module(function, arguments, node)
         if isinstance(function, Builtin):
             return self._call_builtin(function.name, arguments)
         if isinstance(function, FunctionValue):

@@ -26,7 +26,7 @@ import ast
 from typing import Any
 
 from stacked_keras.lint.pyeval.frames import Frame
-from stacked_keras.lint.pyeval.values import PLAIN, UNKNOWN, CallArgs, ClassValue, FunctionValue, ObjectValue
+from stacked_keras.lint.pyeval.values import PLAIN, UNKNOWN, CallArgs, ClassValue, FunctionValue, ModuleRef, ObjectValue
 
 __all__ = ["Hooks"]
 
@@ -80,12 +80,20 @@ class Hooks:
         """The first instance of a class whose kind is not `PLAIN`, after its `__init__` ran."""
 
     # -- calls ---------------------------------------------------------------------------
+    def call_module(self, ref: ModuleRef, arguments: CallArgs, node: ast.Call) -> Any:
+        """A name reached through the program's imports, called (`np.zeros((2, 3))`).
+
+        `arguments` are evaluated; `node` is the call. By default a call the
+        evaluator cannot follow (`unknown_call`, named by the module path).
+        """
+        return self.unknown_call(ref.path, arguments, node)
+
     def call(self, callee: Any, arguments: CallArgs, node: ast.Call) -> Any:
         """A call of a value the evaluator does not run itself.
 
-        `callee` is a `ModuleRef`, an `External`, an `ObjectValue` whose class
-        is not `PLAIN`, or a `MethodRef` on one of those (or on an instance
-        with a `record`). `arguments` are evaluated; `node` is the call.
+        `callee` is an `External`, an `ObjectValue` whose class is not
+        `PLAIN`, or a `MethodRef` on one of those (or on an instance with a
+        `record`). `arguments` are evaluated; `node` is the call.
         """
         return UNKNOWN
 
