@@ -132,9 +132,15 @@ class SourceFrontEnd(KerasCallsMixin, OriginsMixin, Hooks):
     def location(self, node: ast.AST) -> Location:
         """The `Location` of an `ast` node: 1-based character columns, cell-relative lines."""
         line = node.lineno
-        column = self._char_column(line, node.col_offset) + 1
         end_line = getattr(node, "end_lineno", None) or line
-        end_column = self._char_column(end_line, getattr(node, "end_col_offset", None) or 0) + 1
+        end_offset = getattr(node, "end_col_offset", None) or 0
+        if self._ascii:  # byte columns are character columns (the common case, on the hot path)
+            column, end_column = node.col_offset + 1, end_offset + 1
+        else:
+            column = self._char_column(line, node.col_offset) + 1
+            end_column = self._char_column(end_line, end_offset) + 1
+        if self._cell_lines is None:
+            return Location(self.path, line, column, None, end_line, end_column)
         cell, line = self.cell_position(line)
         _, end_line = self.cell_position(end_line)
         return Location(self.path, line, column, cell, end_line, end_column)
