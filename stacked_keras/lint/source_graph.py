@@ -107,9 +107,14 @@ class SourceFrontEnd(KerasCallsMixin, OriginsMixin, Hooks):
             analyse (more than `MAX_STEPS` statements and calls, loops
             unrolled).
         """
-        if not self.evaluator.run(modules):
-            return []
-        return self._emit()
+        try:
+            if not self.evaluator.run(modules):
+                return []
+            return self._emit()
+        finally:
+            # The evaluator and its hooks point at each other; letting go here means no reference
+            # cycle keeps the dag and the program's values alive until the garbage collector runs.
+            self.evaluator.hooks = None
 
     # -- positions -------------------------------------------------------------------
     def _char_column(self, line: int, byte_column: int) -> int:
