@@ -12,12 +12,17 @@ saved, restored and joined as branches and loop runs are).
 gives `UNKNOWN`. A front-end subclasses it (see
 `stacked_keras.lint.source_graph.SourceFrontEnd`). The evaluator sets
 `hooks.evaluator` to itself, so that a hook can read its state (`scope`,
-`frame`, `uncertain`, `iteration_branches`, `star_imports`) and call back
-into it (`call_function`, `join_values`).
+`frame`, `uncertain`, `iteration_branches`, `star_imports`, `loops`,
+`binds(name)`) and call back into it (`call_function`, `join_values`). The
+two then point at each other: hooks that outlive the run should let go
+(`evaluator.hooks = None`), so that no reference cycle keeps what they built
+alive until the garbage collector runs.
 
-Hooks are called only where a value the evaluator does not model is
-involved, never per statement or per plain value, so that they cost nothing
-on the paths that do not need them.
+Hooks are called where the program meets more than plain Python (an
+imported name, a value the hooks own, a call the evaluator cannot follow),
+at branches and loops (to keep the hooks' state in step), and when a
+function of the program returns; never per statement or per plain value,
+so that they cost nothing on the paths that do not need them.
 """
 
 from __future__ import annotations
