@@ -58,29 +58,7 @@ __all__ = [
 ]
 
 
-class _Unknown:
-    """The value of a setting that cannot be known without running code."""
-
-    _instance: "_Unknown | None" = None
-
-    def __new__(cls) -> "_Unknown":
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "UNKNOWN"
-
-    def __bool__(self) -> bool:  # an unknown must never pass for True or False
-        raise TypeError(
-            "UNKNOWN has no truth value: compare with `is UNKNOWN` before using it"
-        )
-
-    def __reduce__(self) -> str:
-        return "UNKNOWN"
-
-
-UNKNOWN: Any = _Unknown()
+from stacked_keras.unknown import UNKNOWN  # shared with the Python evaluator (lint/pyeval)
 
 from stacked_keras.keras_catalogue import (  # the Keras knowledge lives in the catalogue
     CLASS_ALIASES as _ALIASES,

@@ -56,11 +56,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from stacked_keras.graph import LayerNode, ModelGraph
+from stacked_keras.keras_catalogue import POSITIONAL_ARGUMENTS as _POSITIONAL
 from stacked_keras.lint.files import read_regular_file
 from stacked_keras.lint.findings import Finding, UnreadableInput
 from stacked_keras.lint.semantics import GraphView, last_state_destinations
 from stacked_keras.lint.from_source import (
-    _POSITIONAL,
     LayerCall,
     SourceFrontEnd,
     analyse_notebook,
