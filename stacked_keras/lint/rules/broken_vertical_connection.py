@@ -46,6 +46,14 @@ so the vertical connection is broken. Keras refuses to build such a model
 the gap is patched with a reshape it builds silently and learns little (see
 SK103).
 
+## Known problems
+Read from source, a `return_sequences` that the file does not show (a value
+loaded from a config file, a function argument whose callers are elsewhere)
+is unknown, and the rule stays silent rather than guess; lint the live model
+(`stacked_keras.lint(model)`) or its saved file, where every value is known.
+A layer whose wiring sits in a subclassed model's `call()` is only checked
+from source (see SK006).
+
 ## Example
 ```python
 import keras

@@ -37,6 +37,12 @@ On a GPU, Keras runs an eligible LSTM or GRU on the cuDNN kernel and any other
 on its generic step-by-step loop, several times slower; a deep stack pays
 that for every layer.
 
+## Known problems
+Only the layer's settings are checked. Whether the model runs on a GPU at
+all, and the conditions known only from the data (Keras also leaves cuDNN for
+a mask that is not right-padded), are not visible to the linter. Settings
+whose values the source does not show are not reported.
+
 ## Example
 ```python
 import keras

@@ -27,6 +27,13 @@ timestep, so gradients vanish or explode over long sequences; stacking more
 of them makes it worse. Deep stacks are built from LSTM or GRU layers, whose
 gates keep the gradient alive.
 
+## Known problems
+Only stacks with two or more `SimpleRNN` layers are reported: one `SimpleRNN`
+on top of `LSTM` or `GRU` layers is not, although it forgets as fast on its
+own. Short sequences (a handful of timesteps) train well enough with
+`SimpleRNN`; the rule cannot see the sequence length from the model alone and
+reports them too.
+
 ## Example
 ```python
 import keras

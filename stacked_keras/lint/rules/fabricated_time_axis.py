@@ -36,6 +36,13 @@ timestep (`expand_dims`, `RepeatVector(1)`) or the units of a single state
 cut into pieces as if they were timesteps (`Reshape`). The vertical
 connection of the stack is gone and the upper layer learns from noise.
 
+## Known problems
+A `RepeatVector` whose `n` is not known statically (a variable the file does
+not set) is not reported, since `n > 1` is the encoder-decoder bridge. The
+rule is not fixable by `stacked-keras lint --fix`: removing the reshape changes
+the shapes the layers above were built for, so the edit is left to you (the
+live-model `fix(model)` rebuilds the model and can drop it).
+
 ## Example
 ```python
 import keras

@@ -68,6 +68,13 @@ such as `mse` with a one-unit head broadcasts the per-sample target over the
 timesteps and trains without complaint, and `predict` returns one
 prediction per timestep.
 
+## Known problems
+Without a training target the rule cannot tell a sequence classifier from a
+tagger or a per-timestep forecaster, so most findings stay info; give the
+target (`stacked_keras.lint(model, target=y)`, `LintCallback(target=y)`) to
+make it sure. A head after a custom layer that pools over time in its own
+`call()` is not seen as pooling.
+
 ## Example
 ```python
 import keras

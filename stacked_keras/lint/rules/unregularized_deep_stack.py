@@ -42,6 +42,12 @@ Each recurrent layer adds many parameters; a deep stack fits the training set
 easily and, without dropout or regularization, overfits a small dataset
 (high training accuracy, poor validation accuracy).
 
+## Known problems
+Regularization outside the model (weight decay in the optimizer, early
+stopping, data augmentation, a large dataset) is invisible to the rule, which
+is why the finding is only info. A setting it cannot read statically counts as
+regularization, so such a model is not reported.
+
 ## Example
 ```python
 import keras

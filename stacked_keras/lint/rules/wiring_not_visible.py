@@ -34,6 +34,13 @@ A broken vertical connection inside `call()` (an LSTM returning its last
 state into another LSTM) goes unreported, and a clean report would be
 misleading.
 
+## Known problems
+A live model or a saved file holds the layers of a subclassed model but not the
+Python of its `call()`, so nothing here can check it. Lint the file that
+defines the class instead (`stacked-keras lint models.py`): the source
+front-end reads `call()` and follows the data through it like any other
+model.
+
 ## Example
 ```python
 import keras
