@@ -309,13 +309,13 @@ def _remove_layer(config: dict[str, Any], entry: dict[str, Any]) -> None:
 
 def _all_layers(model: Any, prefix: str = "") -> dict[str, Any]:
     """Every layer of a model by its path (`"inner/lstm"` inside nested models)."""
-    from keras.src.models.model import Model
+    import keras
 
     found: dict[str, Any] = {}
     layers = getattr(model, "_layers", None) or model.layers
     for layer in layers:
         path = prefix + layer.name
-        if isinstance(layer, Model):
+        if isinstance(layer, keras.Model):
             found.update(_all_layers(layer, path + "/"))
         else:
             found[path] = layer
@@ -359,9 +359,10 @@ def _copy_weights(original: Any, copy_: Any) -> list[str]:
             except Exception:  # noqa: BLE001 - a custom layer may not rebuild this way
                 skipped.append(path)
                 continue
-        # not get_weights(): on JAX it goes through np.array(variable), which
-        # numpy 2 warns about (Keras's __array__ takes no copy argument)
-        values = [keras.ops.convert_to_numpy(weight.value) for weight in old.weights]
+        # Neither get_weights() (on JAX) nor converting the variable itself (on
+        # TensorFlow) avoids numpy 2's warning about an __array__ without a
+        # copy argument; a copy of the value is an ordinary tensor on both.
+        values = [keras.ops.convert_to_numpy(keras.ops.copy(weight)) for weight in old.weights]
         if [tuple(v.shape) for v in values] != [tuple(w.shape) for w in old.weights]:
             continue  # created but never initialized (a build that failed inside fit)
         if [tuple(v.shape) for v in values] != [tuple(w.shape) for w in new.weights]:
@@ -412,16 +413,16 @@ def fix(model: Any) -> Any:
     print([layer.return_sequences for layer in fixed.layers[:2]])  # [True, False]
     ```
     """
-    from keras.src.models.functional import Functional
-    from keras.src.models.sequential import Sequential
-    from keras.src.saving.serialization_lib import SafeModeScope
+    import keras
+
+    from stacked_keras.keras_private import Functional, SafeModeScope
 
     from stacked_keras.lint.findings import UnreadableInput
     from stacked_keras.lint.from_config import graph_and_layer_configs
     from stacked_keras.lint.from_model import check_model
 
     check_model(model)
-    if isinstance(model, Sequential):
+    if isinstance(model, keras.Sequential):
         class_name = "Sequential"
     elif isinstance(model, Functional):
         class_name = "Functional"
