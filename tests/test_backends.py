@@ -22,6 +22,7 @@ CHECKS = (
     "plot_stack",
     "depth_sweep",
     "saved_model_export_refuses_clearly",
+    "onnx_export",
     "data_parallel",
 )
 
