@@ -154,6 +154,16 @@ def test_cli_build_without_a_backend_is_a_one_line_error():
     assert "Traceback" not in result.stderr
 
 
+def test_demo_on_another_backend_refuses_before_training():
+    result = run_without(set(), """
+        from stacked_keras.cli import main
+        sys.exit(main(["demo", "--epochs", "1"]))
+    """, backend="jax")
+    assert result.returncode == 2
+    assert "needs the TensorFlow backend, got Keras backend 'jax'" in result.stderr
+    assert "Traceback" not in result.stderr and "Epoch" not in result.stdout
+
+
 def test_export_saved_model_without_tensorflow_names_the_extra():
     result = run_without({"tensorflow"}, """
         from stacked_keras.dependencies import MissingDependencyError
