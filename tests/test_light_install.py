@@ -9,6 +9,8 @@ absent one does (`ModuleNotFoundError` naming it).
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import pathlib
@@ -93,18 +95,28 @@ model = keras.Sequential([
 
 
 def test_linter_runs_with_no_keras_backend_installed(tmp_path):
+    """Source, notebooks and a saved .keras file lint the same with no backend and no Keras."""
+    from stacked_keras import deep_lstm
+    from stacked_keras.cli import main
+
     source = tmp_path / "model.py"
     source.write_text(BROKEN_STACK)
+    deep_lstm([4, 3], input_shape=(None, 2), head="regression").save(tmp_path / "saved.keras")
+    paths = [str(source), str(tmp_path / "saved.keras"), str(ROOT / "notebooks")]
     result = run_without(BACKEND_PACKAGES | {"keras"}, f"""
         from stacked_keras.cli import main
-        code = main(["lint", {str(source)!r}, "--format", "json"])
+        code = main(["lint", *{paths!r}, "--format", "json"])
         loaded = sorted(name for name in sys.modules if name.partition(".")[0] in BLOCKED)
         print("LOADED", loaded, "EXIT", code)
     """)
     assert result.returncode == 0, result.stderr
     findings = json.loads(result.stdout[: result.stdout.rindex("LOADED")])
-    assert [finding["code"] for finding in findings] == ["SK101"]
     assert "LOADED [] EXIT 1" in result.stdout
+    assert [finding["code"] for finding in findings if finding["path"] == str(source)] == ["SK101"]
+    # The same findings as a run with TensorFlow and Keras at hand.
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        main(["lint", *paths, "--format", "json"])
+    assert findings == json.loads(printed.getvalue())
 
 
 def test_h5_file_without_h5py_is_an_sk001_finding_naming_the_package(tmp_path):
