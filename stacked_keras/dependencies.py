@@ -30,6 +30,9 @@ BACKEND_EXTRAS: dict[str, tuple[str, str]] = {
     "torch": ("torch", "pip install torch"),
 }
 
+# Top-level module whose absence means a backend is missing -> that backend.
+_BACKEND_OF_MODULE = {"tensorflow": "tensorflow", "jax": "jax", "jaxlib": "jax", "torch": "torch"}
+
 
 class MissingDependencyError(ImportError):
     """An optional dependency that a part of stacked-keras needs is not installed.
@@ -48,14 +51,14 @@ def missing_backend_message(package: str) -> str:
 
     Args:
         package: the top-level module that failed to import (`"tensorflow"`,
-            `"jax"` or `"torch"`).
+            `"jax"`, `"jaxlib"` or `"torch"`).
 
     Returns:
         One sentence naming the backend, where Keras read it from, and the
         install command.
     """
-    backend = next((name for name, (module, _) in BACKEND_EXTRAS.items() if module == package), package)
-    install = BACKEND_EXTRAS.get(backend, (package, f"pip install {package}"))[1]
+    backend = _BACKEND_OF_MODULE[package]
+    install = BACKEND_EXTRAS[backend][1]
     source = "KERAS_BACKEND" if os.environ.get("KERAS_BACKEND") else "~/.keras/keras.json or Keras's default"
     other = "tensorflow" if backend == "jax" else "jax"
     return (
@@ -78,7 +81,7 @@ def translate(error: ModuleNotFoundError) -> ImportError:
     package = _missing_package(error)
     if package == "keras":
         return MissingDependencyError("Keras is not installed: pip install stacked-keras (it depends on keras>=3.5)")
-    if package in {module for module, _ in BACKEND_EXTRAS.values()}:
+    if package in _BACKEND_OF_MODULE:
         return MissingDependencyError(missing_backend_message(package))
     return error
 
@@ -96,7 +99,10 @@ def import_keras() -> Any:
     try:
         import keras
     except ModuleNotFoundError as error:
-        raise translate(error) from None
+        clear = translate(error)
+        if clear is error:
+            raise
+        raise clear from None
     return keras
 
 

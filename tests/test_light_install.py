@@ -204,3 +204,14 @@ def test_serving_module_imports_without_tensorflow():
     assert result.returncode == 0, result.stderr
     assert "LOADED False" in result.stdout
     assert 'needs TensorFlow, which is not installed: pip install "stacked-keras[tensorflow]"' in result.stdout
+
+
+def test_only_keras_and_its_backends_get_the_install_sentence():
+    from stacked_keras.dependencies import MissingDependencyError, translate
+
+    for module, extra in (("jaxlib.xla_client", "stacked-keras[jax]"), ("tensorflow.python", "stacked-keras[tensorflow]")):
+        clear = translate(ModuleNotFoundError(f"No module named {module!r}", name=module))
+        assert isinstance(clear, MissingDependencyError) and extra in str(clear)
+    assert "pip install stacked-keras" in str(translate(ModuleNotFoundError("x", name="keras")))
+    unrelated = ModuleNotFoundError("No module named 'scipy'", name="scipy")
+    assert translate(unrelated) is unrelated
