@@ -14,6 +14,10 @@ into one, `(batch * timesteps, ...)`, which is what `TimeDistributed` means:
 the same layer, independently at every timestep. It serializes under the
 class name `TimeDistributed` (registered as `stacked_keras>TimeDistributed`),
 so configs, the linter and `describe` see an ordinary `TimeDistributed`.
+
+The fix is written with `keras.ops` only and works on every backend; in
+practice only TensorFlow traces with an unknown time axis (JAX and torch see
+concrete shapes, so Keras's own code runs there).
 """
 
 from __future__ import annotations

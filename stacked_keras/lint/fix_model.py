@@ -361,7 +361,8 @@ def _copy_weights(original: Any, copy_: Any) -> list[str]:
                 continue
         # Neither get_weights() (on JAX) nor converting the variable itself (on
         # TensorFlow) avoids numpy 2's warning about an __array__ without a
-        # copy argument; a copy of the value is an ordinary tensor on both.
+        # copy argument; a copy is an ordinary tensor on both (on torch,
+        # Keras's own conversion warns whatever it is given).
         values = [keras.ops.convert_to_numpy(keras.ops.copy(weight)) for weight in old.weights]
         if [tuple(v.shape) for v in values] != [tuple(w.shape) for w in old.weights]:
             continue  # created but never initialized (a build that failed inside fit)
