@@ -59,7 +59,15 @@ def __getattr__(name: str) -> Any:
         module_name, attribute = _EXPORTS[name]
     except KeyError:
         raise AttributeError(f"module 'stacked_keras' has no attribute {name!r}") from None
-    module = importlib.import_module(module_name)
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        from stacked_keras.dependencies import translate
+
+        clear = translate(error)
+        if clear is error:
+            raise
+        raise clear from None
     value = module if attribute is None else getattr(module, attribute)
     globals()[name] = value
     return value

@@ -78,6 +78,8 @@ def build_stack(spec: StackSpec, *, stacklevel: int = 1) -> Any:
 
     Raises:
         ValueError: if `spec` is not a `StackSpec`.
+        MissingDependencyError: when no Keras backend is installed (the
+            message names the extra to install).
 
     Example:
 
@@ -94,8 +96,9 @@ def build_stack(spec: StackSpec, *, stacklevel: int = 1) -> Any:
     for message in spec.warning_messages():
         warnings.warn(message, StackWarning, stacklevel=stacklevel + 1)
 
-    import keras
+    from stacked_keras.dependencies import import_keras
 
+    keras = import_keras()
     from stacked_keras.time_distributed import TimeDistributed
 
     layers = keras.layers

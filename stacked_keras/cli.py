@@ -34,6 +34,7 @@ from typing import Any
 
 from stacked_keras._version import __version__
 from stacked_keras.lint.cli import add_commands as add_lint_commands
+from stacked_keras.dependencies import MissingDependencyError
 from stacked_keras.quiet_start import import_tensorflow_quietly
 
 __all__ = ["main", "build_parser", "add_build_command", "add_demo_command"]
@@ -358,6 +359,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except (ValueError, OSError, RuntimeError) as error:
+    except (ValueError, OSError, RuntimeError, MissingDependencyError) as error:
         print(f"{PROG}: error: {_one_line(error)}", file=sys.stderr)
         return EXIT_USAGE

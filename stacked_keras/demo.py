@@ -146,6 +146,8 @@ def run_demo(
             an integer in [0, 2**32).
         FileExistsError: if `export_dir` exists and `overwrite` is `False`.
         FileNotFoundError: if the parent of `export_dir` does not exist.
+        RuntimeError: if the Keras backend is not TensorFlow.
+        MissingDependencyError: if TensorFlow is not installed.
 
     Example:
 
@@ -158,8 +160,15 @@ def run_demo(
         raise ValueError(f"seed must be an integer between 0 and 2**32 - 1, got {seed!r}")
     start = time.perf_counter()
 
-    import keras
-    import tensorflow as tf
+    from stacked_keras.dependencies import import_keras, import_tensorflow
+
+    keras = import_keras()
+    tf = import_tensorflow("stacked-keras demo (it exports a SavedModel)")
+    if keras.backend.backend() != "tensorflow":
+        raise RuntimeError(
+            "stacked-keras demo exports a SavedModel, which needs the TensorFlow backend, got Keras "
+            f"backend {keras.backend.backend()!r}: run it with KERAS_BACKEND=tensorflow"
+        )
 
     from stacked_keras.builders import deep_lstm
     from stacked_keras.describe import describe

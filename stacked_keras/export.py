@@ -42,10 +42,12 @@ from typing import Any
 
 import keras
 import numpy as np
-import tensorflow as tf
 
+from stacked_keras.dependencies import import_tensorflow
 from stacked_keras.export_errors import ExportVerificationError
 from stacked_keras.serving import inference_callable, serving_input_signature
+
+tf = import_tensorflow("SavedModel export (stacked_keras.export_saved_model)")
 
 __all__ = [
     "ExportResult",
@@ -461,8 +463,9 @@ def export_saved_model(
     start = time.perf_counter()
     if keras.backend.backend() != "tensorflow":
         raise RuntimeError(
-            "export_saved_model needs the TensorFlow backend (KERAS_BACKEND="
-            f"tensorflow), got backend {keras.backend.backend()!r}"
+            "export_saved_model needs the TensorFlow backend, got Keras backend "
+            f"{keras.backend.backend()!r}: set KERAS_BACKEND=tensorflow before Keras is "
+            "imported, or export to ONNX with stacked_keras.export_onnx"
         )
     for flag, value in (("overwrite", overwrite), ("verify", verify)):
         if not isinstance(value, bool):

@@ -46,8 +46,8 @@ from typing import Any
 
 import keras
 from keras import ops
-from keras.src import backend as keras_backend
-from keras.src import tree
+
+from stacked_keras.keras_private import cudnn_ok, rnn
 
 __all__ = ["FUSED_LAYERS", "FusedGRU", "FusedLSTM", "fused_counterpart"]
 
@@ -91,7 +91,7 @@ def _run_time_loop(layer: Any, step: Any, projected: Any, initial_state: list, m
     if mask is not None:
         mask = ops.transpose(mask, (1, 0))
     if (
-        keras_backend.backend() == "tensorflow"
+        keras.backend.backend() == "tensorflow"
         and projected.shape[0] is None
         and projected.shape[1] is not None
     ):
@@ -104,7 +104,7 @@ def _run_time_loop(layer: Any, step: Any, projected: Any, initial_state: list, m
         projected = tf.compat.v1.placeholder_with_default(
             projected, [None, None, projected.shape[2]]
         )
-    last_output, outputs, states = keras_backend.rnn(
+    last_output, outputs, states = rnn(
         step,
         projected,
         initial_state,
@@ -160,7 +160,7 @@ class FusedLSTM(keras.layers.LSTM):
     """
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
-        if tree.is_nested(mask):
+        if keras.tree.is_nested(mask):
             mask = mask[0]
         if not self._projects_inputs_at_once(training):
             return super().inner_loop(sequences, initial_state, mask=mask, training=training)
@@ -196,7 +196,7 @@ class FusedLSTM(keras.layers.LSTM):
             return False
         if self.use_cudnn == "auto" and not self.recurrent_dropout:
             # The parent hands eligible settings to cuDNN when a GPU is visible.
-            return not keras_backend.cudnn_ok(
+            return not cudnn_ok(
                 cell.activation, cell.recurrent_activation, self.unroll, cell.use_bias
             )
         return True
@@ -241,11 +241,11 @@ class FusedGRU(keras.layers.GRU):
     """
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
-        if tree.is_nested(mask):
+        if keras.tree.is_nested(mask):
             mask = mask[0]
         if not self._projects_inputs_at_once(training):
             return super().inner_loop(sequences, initial_state, mask=mask, training=training)
-        if tree.is_nested(initial_state):
+        if keras.tree.is_nested(initial_state):
             initial_state = initial_state[0]
         cell = self.cell
         units = cell.units
@@ -302,8 +302,8 @@ class FusedGRU(keras.layers.GRU):
             return False
         if self.use_cudnn == "auto" and not self.recurrent_dropout:
             # The parent hands eligible settings to cuDNN when a GPU is visible.
-            if keras_backend.backend() == "tensorflow":
-                eligible = keras_backend.cudnn_ok(
+            if keras.backend.backend() == "tensorflow":
+                eligible = cudnn_ok(
                     cell.activation,
                     cell.recurrent_activation,
                     self.unroll,
@@ -311,7 +311,7 @@ class FusedGRU(keras.layers.GRU):
                     reset_after=cell.reset_after,
                 )
             else:
-                eligible = cell.reset_after and keras_backend.cudnn_ok(
+                eligible = cell.reset_after and cudnn_ok(
                     cell.activation, cell.recurrent_activation, self.unroll, cell.use_bias
                 )
             return not eligible

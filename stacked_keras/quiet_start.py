@@ -30,6 +30,8 @@ import re
 import sys
 import tempfile
 
+from stacked_keras.dependencies import import_keras
+
 __all__ = ["import_tensorflow_quietly", "is_start_up_noise", "keep_lines"]
 
 _LOG_LINE = re.compile(r"^[IWEF]\d{4} [\d:.]+\s+\d+ (?P<source>[\w.]+):\d+\] (?P<text>.*)")
@@ -93,8 +95,7 @@ def import_tensorflow_quietly() -> None:
     with tempfile.TemporaryFile() as captured:
         os.dup2(captured.fileno(), descriptor)
         try:
-            import keras
-
+            keras = import_keras()
             if keras.backend.backend() == "tensorflow":
                 import tensorflow
 

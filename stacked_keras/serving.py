@@ -42,8 +42,8 @@ from typing import Any
 
 import keras
 import numpy as np
-import tensorflow as tf
 
+from stacked_keras.dependencies import import_tensorflow
 from stacked_keras.onnx_serving import onnx_session
 
 __all__ = [
@@ -60,6 +60,12 @@ MAX_AUTO_SHARDS = 4
 
 # model -> {(batch_shards, jit_compile): traced function}; entries go with the model.
 _FUNCTIONS: "weakref.WeakKeyDictionary[Any, dict[tuple[int, bool], Any]]" = weakref.WeakKeyDictionary()
+
+
+def _tensorflow() -> Any:
+    # Imported on first use: `import stacked_keras.serving` (and the ONNX
+    # session it re-exports) works without TensorFlow.
+    return import_tensorflow("The serving functions (stacked_keras.serving)")
 
 
 def _check_model(model: Any) -> None:
@@ -88,6 +94,7 @@ def default_batch_shards() -> int:
     >>> default_batch_shards() >= 1
     True
     """
+    tf = _tensorflow()
     if tf.config.list_logical_devices("GPU"):
         return 1
     cores = tf.config.threading.get_inter_op_parallelism_threads() or os.cpu_count() or 1
@@ -145,6 +152,7 @@ def inference_callable(
     Example:
 
     >>> import numpy as np
+    >>> import tensorflow as tf
     >>> model = keras.Sequential([keras.Input((None, 3)), keras.layers.GRU(2)])
     >>> infer = tf.function(inference_callable(model, batch_shards=2))
     >>> x = np.random.rand(5, 4, 3).astype("float32")
@@ -154,6 +162,7 @@ def inference_callable(
     _check_model(model)
     shards = _resolve_shards(batch_shards)
     _check_jit_compile(jit_compile)
+    tf = _tensorflow()
 
     def forward(inputs: Any) -> Any:
         return model(inputs, training=False)
@@ -241,7 +250,7 @@ def serving_function(
         if key in functions:
             return functions[key]
         input_signature = serving_input_signature(model)
-    function = tf.function(
+    function = _tensorflow().function(
         inference_callable(model, batch_shards=shards, jit_compile=jit_compile),
         input_signature=[input_signature],
         autograph=False,
@@ -296,6 +305,8 @@ def serving_input_signature(model: keras.Model) -> Any:
             f"model {model.name!r} has no known inputs; build it from keras.Input "
             "(or call model.build(input_shape)) before exporting it"
         ) from None
+
+    tf = _tensorflow()
 
     def spec_for(tensor: Any) -> tf.TensorSpec:
         dtype = tf.as_dtype(keras.backend.standardize_dtype(tensor.dtype))

@@ -14,6 +14,10 @@ into one, `(batch * timesteps, ...)`, which is what `TimeDistributed` means:
 the same layer, independently at every timestep. It serializes under the
 class name `TimeDistributed` (registered as `stacked_keras>TimeDistributed`),
 so configs, the linter and `describe` see an ordinary `TimeDistributed`.
+
+The fix is written with `keras.ops` only and works on every backend; in
+practice only TensorFlow traces with an unknown time axis (JAX and torch see
+concrete shapes, so Keras's own code runs there).
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from typing import Any
 
 import keras
 from keras import ops
+
+from stacked_keras.keras_private import call_has_mask_arg, call_has_training_arg
 
 __all__ = ["TimeDistributed"]
 
@@ -51,9 +57,9 @@ class TimeDistributed(keras.layers.TimeDistributed):
         shape = ops.shape(inputs)
         folded = ops.reshape(inputs, (-1, *inputs.shape[2:]))
         kwargs = {}
-        if self.layer._call_has_training_arg:
+        if call_has_training_arg(self.layer):
             kwargs["training"] = training
-        if self.layer._call_has_mask_arg and mask is not None:
+        if call_has_mask_arg(self.layer) and mask is not None:
             kwargs["mask"] = ops.reshape(mask, (-1, *mask.shape[2:]))
         outputs = self.layer.call(folded, **kwargs)
         return ops.reshape(outputs, (shape[0], shape[1], *outputs.shape[1:]))

@@ -95,6 +95,13 @@ JOBS = {
         [sys.executable, str(ROOT / "tests" / "run_mirrored_training.py"), "--epochs", "3",
          "--preset-epochs", "2", "--presets", *MIRRORED_PRESETS],
     ),
+    # The suite's JAX part (tests/test_backends.py), on two host devices for
+    # the DataParallel check.
+    "backend_checks": Job(
+        "backend_checks",
+        [sys.executable, str(ROOT / "tests" / "run_backend_checks.py"), "--report", "{workdir}/report.json"],
+        env=quiet_environment(KERAS_BACKEND="jax", XLA_FLAGS="--xla_force_host_platform_device_count=2"),
+    ),
     "notebook_runs": Job(
         "notebook_runs",
         [sys.executable, str(ROOT / "tests" / "run_notebooks.py"), "--report", "{workdir}/report.json"],

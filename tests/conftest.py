@@ -92,6 +92,19 @@ def mirrored():
 
 
 @pytest.fixture(scope="session")
+def backend_checks():
+    """The JSON report of tests/run_backend_checks.py, run with KERAS_BACKEND=jax."""
+    import json
+
+    from background import JOBS
+
+    job = JOBS["backend_checks"]
+    completed = job.result()
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return json.loads((job.workdir / "report.json").read_text())
+
+
+@pytest.fixture(scope="session")
 def notebook_runs():
     """The background job that ran the notebooks (tests/run_notebooks.py)."""
     from background import JOBS

@@ -309,34 +309,17 @@ def _remove_layer(config: dict[str, Any], entry: dict[str, Any]) -> None:
 
 def _all_layers(model: Any, prefix: str = "") -> dict[str, Any]:
     """Every layer of a model by its path (`"inner/lstm"` inside nested models)."""
-    from keras.src.models.model import Model
+    import keras
 
     found: dict[str, Any] = {}
     layers = getattr(model, "_layers", None) or model.layers
     for layer in layers:
         path = prefix + layer.name
-        if isinstance(layer, Model):
+        if isinstance(layer, keras.Model):
             found.update(_all_layers(layer, path + "/"))
         else:
             found[path] = layer
     return found
-
-
-def _variable_array(variable: Any) -> Any:
-    """A Keras variable's value as a NumPy array, on every backend, without warnings.
-
-    Not `get_weights()` nor `keras.ops.convert_to_numpy(variable)`: both end in
-    `np.array(...)` on an object whose `__array__` takes no `copy` argument
-    (Keras's variables, TensorFlow's variables), which numpy 2 warns about.
-    A TensorFlow variable's own `.numpy()` does not; JAX and torch values go
-    through `convert_to_numpy`, which handles them cleanly.
-    """
-    import keras
-
-    value = variable.value
-    if keras.backend.backend() == "tensorflow":
-        return value.numpy()
-    return keras.ops.convert_to_numpy(value)
 
 
 def _custom_objects(model: Any) -> dict[str, Any]:
@@ -376,7 +359,11 @@ def _copy_weights(original: Any, copy_: Any) -> list[str]:
             except Exception:  # noqa: BLE001 - a custom layer may not rebuild this way
                 skipped.append(path)
                 continue
-        values = [_variable_array(weight) for weight in old.weights]
+        # Neither get_weights() (on JAX) nor converting the variable itself (on
+        # TensorFlow) avoids numpy 2's warning about an __array__ without a
+        # copy argument; a copy is an ordinary tensor on both (on torch,
+        # Keras's own conversion warns whatever it is given).
+        values = [keras.ops.convert_to_numpy(keras.ops.copy(weight)) for weight in old.weights]
         if [tuple(v.shape) for v in values] != [tuple(w.shape) for w in old.weights]:
             continue  # created but never initialized (a build that failed inside fit)
         if [tuple(v.shape) for v in values] != [tuple(w.shape) for w in new.weights]:
@@ -427,16 +414,16 @@ def fix(model: Any) -> Any:
     print([layer.return_sequences for layer in fixed.layers[:2]])  # [True, False]
     ```
     """
-    from keras.src.models.functional import Functional
-    from keras.src.models.sequential import Sequential
-    from keras.src.saving.serialization_lib import SafeModeScope
+    import keras
+
+    from stacked_keras.keras_private import Functional, SafeModeScope
 
     from stacked_keras.lint.findings import UnreadableInput
     from stacked_keras.lint.from_config import graph_and_layer_configs
     from stacked_keras.lint.from_model import check_model
 
     check_model(model)
-    if isinstance(model, Sequential):
+    if isinstance(model, keras.Sequential):
         class_name = "Sequential"
     elif isinstance(model, Functional):
         class_name = "Functional"

@@ -281,7 +281,12 @@ def _read_keras_archive(path: str) -> tuple[Any, str]:
 
 
 def _read_hdf5(path: str) -> tuple[Any, Any]:
-    import h5py  # h5py imports NumPy only; never TensorFlow or Keras
+    try:
+        import h5py  # h5py imports NumPy only; never TensorFlow or Keras
+    except ModuleNotFoundError:
+        raise UnreadableInput(
+            "SK001", "reading an .h5 model file needs h5py, which is not installed: pip install h5py"
+        ) from None
 
     try:
         handle = h5py.File(path, "r")

@@ -100,18 +100,15 @@ class _ModelWalker:
     """Builds one `ModelGraph` from one live model (nested models flattened)."""
 
     def __init__(self) -> None:
-        from keras.src.layers.core.input_layer import InputLayer
-        from keras.src.layers.layer import Layer
-        from keras.src.models.functional import Functional
-        from keras.src.models.model import Model
-        from keras.src.models.sequential import Sequential
-        from keras.src.ops.function import make_node_key
+        import keras
 
-        self.InputLayer = InputLayer
-        self.Layer = Layer
+        from stacked_keras.keras_private import Functional, make_node_key
+
+        self.InputLayer = keras.layers.InputLayer
+        self.Layer = keras.layers.Layer
         self.Functional = Functional
-        self.Model = Model
-        self.Sequential = Sequential
+        self.Model = keras.Model
+        self.Sequential = keras.Sequential
         self.make_node_key = make_node_key
         self.graph = ModelGraph(origin="model")
         self.edge_keys: set[tuple[int, int, str, int]] = set()
@@ -278,11 +275,10 @@ class _ModelWalker:
 
     def call_inputs(self, operation: Any, call: Any) -> list[tuple[Any, str]]:
         """The KerasTensors a call read, each with its edge role."""
-        from keras.src import tree
-        from keras.src.backend import KerasTensor
+        import keras
 
         def tensors(value: Any) -> list[Any]:
-            return [item for item in tree.flatten(value) if isinstance(item, KerasTensor)]
+            return [item for item in keras.tree.flatten(value) if isinstance(item, keras.KerasTensor)]
 
         recurrent = isinstance(operation, self.Layer) and (
             canonical_class(type(operation).__name__) in RECURRENT_LAYERS
@@ -300,16 +296,16 @@ class _ModelWalker:
 
 
 def _is_recurrent_class(cls: type) -> bool:
-    from keras.src.layers.rnn.rnn import RNN
+    import keras
 
-    return issubclass(cls, RNN)
+    return issubclass(cls, keras.layers.RNN)
 
 
 def check_model(model: Any) -> None:
     """Raises a TypeError naming what was given unless `model` is a `keras.Model`."""
-    from keras.src.models.model import Model
+    import keras
 
-    if not isinstance(model, Model):
+    if not isinstance(model, keras.Model):
         raise TypeError(
             "model must be a keras.Model (Sequential, functional or subclassed), "
             f"got {type(model).__module__}.{type(model).__qualname__}"

@@ -381,13 +381,9 @@ _MASK_OPERATIONS: dict[str, Callable[[Any, tuple], np.ndarray]] = {
 
 def _is_mask_operation(operation: Any) -> bool:
     """A `keras.ops` operation (not a layer) of a kind that builds masks."""
-    import keras
+    from stacked_keras.keras_private import is_ops_operation
 
-    return (
-        not isinstance(operation, keras.layers.Layer)
-        and type(operation).__module__.startswith("keras.src.ops")
-        and type(operation).__name__ in _MASK_OPERATIONS
-    )
+    return is_ops_operation(operation) and type(operation).__name__ in _MASK_OPERATIONS
 
 
 def _eval_mask_operation(operation: Any, call: _LayerCall) -> tuple[list[np.ndarray], list[Any]]:
