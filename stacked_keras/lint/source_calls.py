@@ -33,6 +33,7 @@ from stacked_keras.lint.pyeval import (
     UnknownLengthList,
 )
 from stacked_keras.lint.pyeval.values import PLAIN_SCALARS, dotted_name, known_sequence
+from stacked_keras.lint.source_partial import PARTIAL, PartialLayer
 from stacked_keras.lint.source_values import (
     ACTIVATION,
     INPUT,
@@ -64,6 +65,8 @@ class KerasCallsMixin:
             return self._call_model_method(callee, arguments, node)
         if isinstance(callee, (LayerValue, LayerChoice, ModelRecord, ObjectValue)):
             return self._apply(callee, arguments, node)
+        if isinstance(callee, PartialLayer):
+            return self._call_partial(callee, arguments, node)
         return self.unknown_call(dotted_name(node.func) or "call", arguments, node)
 
     def unknown_call(self, name: str, arguments: CallArgs, node: ast.Call | None, config: dict[str, Any] | None = None,
@@ -102,6 +105,8 @@ class KerasCallsMixin:
         """A Keras name called: a layer built, a model started, an op applied; other names as unknown calls."""
         found = keras_kind(ref.path)
         if found is None:
+            if ref.path == PARTIAL:
+                return self._make_partial(arguments, node)
             return self.unknown_call(ref.path, arguments, node)
         kind, name = found
         if kind == LAYER:
