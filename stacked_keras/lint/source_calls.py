@@ -280,8 +280,10 @@ class KerasCallsMixin:
             record.frontier = outputs
         else:
             name = dotted_name(node.args[0]) if isinstance(node, ast.Call) and node.args else ""
-            template = LayerNode(name="", cls=name.rsplit(".", 1)[-1] or "unknown", config={},
-                                 location=self.location(node))
+            cls = name.rsplit(".", 1)[-1] or "unknown"
+            if cls in _KERAS_LAYER_NAMES:  # `from mylib import LSTM`: not Keras's, whatever its name
+                cls = f"Custom>{cls}"
+            template = LayerNode(name="", cls=cls, config={}, location=self.location(node))
             record.frontier = (self._add_member(record, template),)
 
     def _add_member(self, record: ModelRecord, template: LayerNode) -> int:
