@@ -202,3 +202,28 @@ def test_fix_leaves_a_value_the_partial_gives_positionally_and_says_why():
     assert reason == ("the layer at line 3, column 48 is built by a functools.partial: return_sequences is given "
                       "positionally to the functools.partial at line 2, so a keyword cannot override it; change "
                       "that partial by hand")
+
+
+def test_fix_leaves_a_value_from_the_partials_config_dict():
+    original = source("""
+        import functools, keras
+        config = {"units": 16, "return_sequences": False}
+        RNN = functools.partial(keras.layers.GRU, **config)
+        model = keras.Sequential([keras.Input((9, 2)), RNN(), RNN()])
+    """)
+    text, applied, [(finding, reason)] = fixed(original)
+    assert applied == [] and text == original
+    assert reason == "return_sequences of the layer at line 4, column 48 comes from a **config dict; set it there"
+
+
+def test_partial_across_notebook_cells():
+    import json
+
+    from stacked_keras.lint.from_source import graphs_from_notebook
+
+    cells = ["from functools import partial\nimport keras\n",
+             "RNN = partial(keras.layers.LSTM, 8)\n",
+             "model = keras.Sequential([keras.Input((5, 2)), RNN(), RNN()])\n"]
+    text = json.dumps({"cells": [{"cell_type": "code", "source": c} for c in cells], "metadata": {}, "nbformat": 4})
+    [finding] = [f for graph in graphs_from_notebook(text) for f in check(graph)]
+    assert (finding.code, finding.cell, finding.line, finding.column) == ("SK101", 3, 1, 48)

@@ -8,6 +8,7 @@ import textwrap
 import pytest
 
 from stacked_keras.lint.findings import Finding
+from stacked_keras.lint.fix_source import rewrite_python_source
 from stacked_keras.lint.from_source import graphs_from_notebook, graphs_from_python
 from stacked_keras.lint.rules import check
 
@@ -168,3 +169,10 @@ def test_notebook_name_bound_in_any_cell_counts_as_bound():
     assert [f for graph in graphs_from_notebook(text) for f in check(graph)] == []
     text = notebook("from mylib import *\n", SO_SNIPPET)
     assert graphs_from_notebook(text) == []
+
+
+def test_fix_rewrites_a_snippet_without_imports():
+    rewrite = rewrite_python_source(SO_SNIPPET, findings(SO_SNIPPET))
+    assert len(rewrite.applied) == 1 and rewrite.skipped == []
+    assert rewrite.text == SO_SNIPPET.replace("input_shape=(t, f))", "input_shape=(t, f), return_sequences=True)")
+    assert findings(rewrite.text) == []

@@ -65,10 +65,12 @@ class PartialsMixin:
 
     def _make_partial(self, arguments: CallArgs, node: ast.Call) -> Any:
         """`functools.partial(target, ...)`: a `PartialLayer` when the target is a Keras name (or one)."""
-        target = arguments.args[0] if arguments.args else arguments.kwargs.get("func")
+        if not arguments.args:  # the callable is positional-only (or hidden in an unknown *args)
+            return self.unknown_call(PARTIAL, arguments, node)
+        target = arguments.args[0]
         rest = CallArgs()
         rest.args = list(arguments.args[1:])
-        rest.kwargs = {k: v for k, v in arguments.kwargs.items() if not (k == "func" and not arguments.args)}
+        rest.kwargs = dict(arguments.kwargs)
         rest.star_unknown = arguments.star_unknown
         rest.kw_unknown = arguments.kw_unknown
         rest.double_star_keys = set(arguments.double_star_keys)
@@ -89,9 +91,10 @@ class PartialsMixin:
             if layer_call is not None and layer_call.call is node:
                 source, reason = layer_call.return_sequences_from, None
                 if source == "positional" and fixed.args:
-                    line = self.cell_position(partial.node.lineno)[1]
+                    cell, line = self.cell_position(partial.node.lineno)
+                    where = f"line {line}" + (f" of cell {cell}" if cell is not None else "")
                     source = "partial"
-                    reason = (f"return_sequences is given positionally to the functools.partial at line {line}, "
+                    reason = (f"return_sequences is given positionally to the functools.partial at {where}, "
                               "so a keyword cannot override it; change that partial by hand")
                 elif source == "default" and "return_sequences" in fixed.kwargs:
                     source = "partial"
