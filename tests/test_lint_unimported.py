@@ -176,3 +176,48 @@ def test_fix_rewrites_a_snippet_without_imports():
     assert len(rewrite.applied) == 1 and rewrite.skipped == []
     assert rewrite.text == SO_SNIPPET.replace("input_shape=(t, f))", "input_shape=(t, f), return_sequences=True)")
     assert findings(rewrite.text) == []
+
+
+@pytest.mark.parametrize("snippet", [
+    # Keras examples, bidirectional LSTM text classification, pasted without its imports.
+    """
+    inputs = keras.Input(shape=(None,), dtype="int32")
+    x = layers.Embedding(max_features, 128)(inputs)
+    x = layers.Bidirectional(layers.LSTM(64, return_sequences=True))(x)
+    x = layers.Bidirectional(layers.LSTM(64))(x)
+    outputs = layers.Dense(1, activation="sigmoid")(x)
+    model = keras.Model(inputs, outputs)
+    model.compile("adam", "binary_crossentropy", metrics=["accuracy"])
+    """,
+    # Deep Learning with Python, ch. 10: stacked GRUs with recurrent dropout.
+    """
+    inputs = keras.Input(shape=(sequence_length, raw_data.shape[-1]))
+    x = layers.GRU(32, recurrent_dropout=0.5, return_sequences=True)(inputs)
+    x = layers.GRU(32, recurrent_dropout=0.5)(x)
+    x = layers.Dropout(0.5)(x)
+    outputs = layers.Dense(1)(x)
+    model = keras.Model(inputs, outputs)
+    """,
+    # TensorFlow time-series tutorial: an LSTM predicting at every step, and a single-shot one.
+    """
+    lstm_model = tf.keras.models.Sequential([
+        tf.keras.layers.LSTM(32, return_sequences=True),
+        tf.keras.layers.Dense(units=1)
+    ])
+    multi_lstm_model = tf.keras.Sequential([
+        tf.keras.layers.LSTM(32, return_sequences=False),
+        tf.keras.layers.Dense(OUT_STEPS*num_features, kernel_initializer=tf.initializers.zeros()),
+        tf.keras.layers.Reshape([OUT_STEPS, num_features])
+    ])
+    """,
+    # Hands-On ML ch. 15: a sequence-to-sequence LSTM with TimeDistributed.
+    """
+    model = Sequential([
+        LSTM(20, return_sequences=True, input_shape=[None, 1]),
+        LSTM(20, return_sequences=True),
+        TimeDistributed(Dense(10))
+    ])
+    """,
+])
+def test_tutorial_code_pasted_without_imports_does_not_warn(snippet):
+    assert [(f.code, f.severity) for f in findings(snippet) if f.severity != "info"] == []

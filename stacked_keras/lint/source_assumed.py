@@ -87,9 +87,10 @@ class AssumedNamesMixin:
     """Reads unbound public Keras names as Keras's and remembers which models were built with them."""
 
     def _init_assumed(self) -> None:
-        # name -> Keras path, in the order first used; per layer template / model record (by id): names.
+        # name -> Keras path, in the order first used; per layer template / model record (by id, the
+        # object kept alive so that its id is not reused): the names it was built through.
         self.assumed: dict[str, str] = {}
-        self._assumed_by: dict[int, list[str]] = {}
+        self._assumed_by: dict[int, tuple[Any, list[str]]] = {}
         self._foreign_star: bool | None = None
         self._program: list[ast.Module] = []
 
@@ -128,25 +129,26 @@ class AssumedNamesMixin:
 
     def _mark_assumed(self, value: Any, names: list[str]) -> None:
         if isinstance(value, LayerValue):
-            keys = [id(value.template)]
+            built = [value.template]
         elif isinstance(value, TensorValue):
-            keys = [id(self.dag[p].template) for p in value.producers]
+            built = [self.dag[p].template for p in value.producers]
         elif isinstance(value, ModelRecord):
-            keys = [id(value)]
+            built = [value]
         else:
             return
-        for key in keys:
-            marked = self._assumed_by.setdefault(key, [])
+        for thing in built:
+            marked = self._assumed_by.setdefault(id(thing), (thing, []))[1]
             marked.extend(name for name in names if name not in marked)
 
     def _assumptions_of(self, record: ModelRecord, members: list[int]) -> tuple[tuple[str, str], ...]:
         """The `(name, path)` pairs a model's construction and layers were assumed through, in first-use order."""
         if not self._assumed_by:
             return ()
-        used: set[str] = set(self._assumed_by.get(id(record), ()))
+        nothing: tuple[Any, list[str]] = (None, [])
+        used: set[str] = set(self._assumed_by.get(id(record), nothing)[1])
         for member in members:
             template: LayerNode | None = self.dag[member].template
             while template is not None:
-                used.update(self._assumed_by.get(id(template), ()))
+                used.update(self._assumed_by.get(id(template), nothing)[1])
                 template = template.wrapped
         return tuple((name, path) for name, path in self.assumed.items() if name in used)

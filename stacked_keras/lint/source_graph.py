@@ -111,6 +111,7 @@ class SourceFrontEnd(AssumedNamesMixin, PartialsMixin, KerasCallsMixin, OriginsM
             unrolled).
         """
         self._program.extend(modules)
+        self._foreign_star = None
         try:
             if not self.evaluator.run(modules):
                 return []
