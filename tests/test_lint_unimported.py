@@ -221,3 +221,20 @@ def test_fix_rewrites_a_snippet_without_imports():
 ])
 def test_tutorial_code_pasted_without_imports_does_not_warn(snippet):
     assert [(f.code, f.severity) for f in findings(snippet) if f.severity != "info"] == []
+
+
+def test_the_front_end_is_freed_without_the_garbage_collector_when_names_are_assumed():
+    import gc
+    import weakref
+
+    from stacked_keras.lint.from_source import analyse_python
+
+    gc.disable()
+    try:
+        front_end, graphs = analyse_python(SO_SNIPPET)
+        assert graphs[0].assumed
+        alive = weakref.ref(front_end)
+        del front_end, graphs
+        assert alive() is None
+    finally:
+        gc.enable()

@@ -106,17 +106,20 @@ class AssumedNamesMixin:
             self._foreign_star = foreign_star_import(self._program)
         if self._foreign_star:
             return UNKNOWN
+        if not self.assumed:
+            # From now on, calls of Keras names go through `_call_module_marking` (the instance
+            # attribute hides the class's method): a program that assumes nothing pays nothing.
+            self.call_module = self._call_module_marking
         self.assumed[name] = path
         return ModuleRef(path)
 
-    # -- the Hooks.call_module hook: what an assumed name built ---------------------------------------
-    def call_module(self, ref: ModuleRef, arguments: CallArgs, node: ast.Call) -> Any:
+    # -- the Hooks.call_module hook, once a name is assumed: what an assumed name built ----------------
+    def _call_module_marking(self, ref: ModuleRef, arguments: CallArgs, node: ast.Call) -> Any:
         """A Keras name called; a layer, tensor or model built through an assumed name is marked so."""
         result = super().call_module(ref, arguments, node)
-        if self.assumed:
-            names = self._assumed_in(ref, node)
-            if names:
-                self._mark_assumed(result, names)
+        names = self._assumed_in(ref, node)
+        if names:
+            self._mark_assumed(result, names)
         return result
 
     def _assumed_in(self, ref: ModuleRef, node: ast.Call) -> list[str]:

@@ -120,6 +120,7 @@ class SourceFrontEnd(AssumedNamesMixin, PartialsMixin, KerasCallsMixin, OriginsM
             # The evaluator and its hooks point at each other; letting go here means no reference
             # cycle keeps the dag and the program's values alive until the garbage collector runs.
             self.evaluator.hooks = None
+            vars(self).pop("call_module", None)  # the marking hook `_assumed_name` set: a cycle too
 
     # -- positions -------------------------------------------------------------------
     def _char_column(self, line: int, byte_column: int) -> int:
