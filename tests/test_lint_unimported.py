@@ -131,7 +131,8 @@ def test_module_names_without_imports():
     """)
     assert finding.code == "SK101"
     assert finding.message.endswith(
-        "Assuming `tf` is tensorflow and `layers` is keras.layers: the file does not import them.")
+        "Assuming `tf` is the tensorflow module and `layers` is the keras.layers module: the file does not import "
+        "them.")
 
 
 def test_only_the_names_a_model_was_built_with_are_named():

@@ -71,10 +71,15 @@ def assumption_note(assumed: tuple[tuple[str, str], ...], origin: str = "source"
     """
     if not assumed:
         return ""
-    parts = [f"`{name}` is {path}" for name, path in assumed]
+    parts = [f"`{name}` is the {path} module" if path in _MODULES else f"`{name}` is {path}"
+             for name, path in assumed]
     listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
     where = "the notebook" if origin == "notebook" else "the file"
     return f"Assuming {listed}: {where} does not import {'it' if len(parts) == 1 else 'them'}."
+
+
+# The modules among `PUBLIC_NAMES` (`keras`, `tf`, `layers`), named as modules in the note.
+_MODULES = frozenset({"keras", "tensorflow", "keras.layers"})
 
 
 def _root_name(node: ast.expr) -> str | None:
