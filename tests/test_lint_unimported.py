@@ -239,3 +239,19 @@ def test_the_front_end_is_freed_without_the_garbage_collector_when_names_are_ass
         assert alive() is None
     finally:
         gc.enable()
+
+
+def test_a_model_subclass_of_an_unimported_model_says_so():
+    [finding] = findings("""
+        class Net(Model):
+            def __init__(self):
+                super().__init__()
+                self.first = LSTM(8)
+                self.second = LSTM(4)
+
+            def call(self, x):
+                return self.second(self.first(x))
+    """)
+    assert finding.code == "SK101"
+    assert finding.message.endswith(
+        "Assuming `Model` is keras.Model and `LSTM` is keras.layers.LSTM: the file does not import them.")

@@ -136,6 +136,9 @@ class AssumedNamesMixin:
         return []
 
     def _mark_assumed(self, value: Any, names: list[str]) -> None:
+        """Remembers that a layer, tensor or model was built through the assumed `names`."""
+        if not names:
+            return
         if isinstance(value, LayerValue):
             built = [value.template]
         elif isinstance(value, TensorValue):

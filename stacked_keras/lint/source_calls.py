@@ -439,6 +439,9 @@ class KerasCallsMixin:
         result = self.evaluator.call_function(call, arguments, None, receiver=obj)
         record = self._new_record("subclass", cls.node)
         record.name = cls.name
+        if self.assumed:  # `class Net(Model)` with `Model` never imported
+            self._mark_assumed(record, [base.id for base in cls.node.bases
+                                        if isinstance(base, ast.Name) and base.id in self.assumed])
         outputs = [p for producers in self._tensor_inputs(result) for p in producers]
         created = list(range(first_node, len(self.dag)))
         if outputs:
