@@ -256,6 +256,9 @@ class ModelGraph:
             `keras.Model` wires its layers in `call()`, which no front-end
             runs). Rule SK006 reports it, and the rules that follow the data
             find nothing to say about the layers left unconnected.
+        assumed: `(name, Keras path)` pairs for the names the source used
+            without importing them and the front-end read as Keras's (`LSTM`
+            in a snippet with no imports); every finding on the model says so.
     """
 
     name: str = "model"
@@ -269,6 +272,7 @@ class ModelGraph:
     location: Location | None = None
     origin: str = "unknown"
     opaque: str | None = None
+    assumed: tuple[tuple[str, str], ...] = field(default=(), repr=False, compare=False)
 
     # -- building -----------------------------------------------------------
     def add(self, node: LayerNode) -> LayerNode:

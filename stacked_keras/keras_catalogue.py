@@ -45,6 +45,7 @@ __all__ = [
     "OP_CLASS_NAMES",
     "SHAPE_OPS",
     "CUDNN_DEFAULTS",
+    "PUBLIC_NAMES",
 ]
 
 # -- layer families (the graph and the rules) --------------------------------
@@ -332,4 +333,29 @@ CUDNN_DEFAULTS = {
     "recurrent_dropout": 0.0,
     "reset_after": True,
     "use_cudnn": "auto",
+}
+
+
+# -- names a snippet uses without importing them (the source front-end) ---------
+
+# The public Keras names a file may use without an import (a Stack Overflow
+# snippet, names from `%run`), and the canonical path each one is read as when
+# the file binds it nowhere. Layer classes are `keras.layers.<Name>`; the
+# model classes, `Input` and the merge functions as Keras exports them; `keras`,
+# `tf` and `layers` are the modules those names are usually reached through.
+PUBLIC_NAMES: dict[str, str] = {
+    **{
+        name: f"keras.layers.{name}"
+        for name in sorted(
+            set(POSITIONAL_ARGUMENTS) | RECURRENT_LAYERS | set(RECURRENT_CELLS) | WRAPPERS | RANK_KEEPING
+            | TIME_COLLAPSING | {"Reshape", "RepeatVector", "InputLayer", "Layer", "Bidirectional"}
+        )
+    },
+    **{name: f"keras.layers.{name}" for name in MERGE_FUNCTIONS},
+    "Sequential": "keras.Sequential",
+    "Model": "keras.Model",
+    "Input": "keras.Input",
+    "keras": "keras",
+    "tf": "tensorflow",
+    "layers": "keras.layers",
 }

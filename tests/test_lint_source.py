@@ -200,8 +200,15 @@ def test_torch_modules_are_not_keras():
     """) == []
 
 
-def test_unimported_names_are_not_keras():
-    assert graphs("model = Sequential([LSTM(8), LSTM(4)])") == []
+def test_unimported_names_are_read_as_keras_and_say_so():
+    # Issue 12: a public Keras name the file never binds is read as Keras's (tests/test_lint_unimported.py).
+    [graph] = graphs("model = Sequential([LSTM(8), LSTM(4)])")
+    assert broken_connections(graph) == [("lstm", "lstm_1")]
+    assert graph.assumed == (("Sequential", "keras.Sequential"), ("LSTM", "keras.layers.LSTM"))
+
+
+def test_names_bound_outside_keras_are_not_keras():
+    assert graphs("from mylib import *\nmodel = Sequential([LSTM(8), LSTM(4)])") == []
 
 
 # -- functional API -------------------------------------------------------------------------

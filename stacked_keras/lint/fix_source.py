@@ -152,6 +152,8 @@ def _safety(finding: Finding, layer_call: LayerCall | None, graphs: list[ModelGr
     source = layer_call.return_sequences_from
     if source == "double_star":
         return f"return_sequences of the layer at {where} comes from a **config dict; set it there"
+    if source == "partial" and layer_call.reason is not None:
+        return f"the layer at {where} is built by a functools.partial: {layer_call.reason}"
     if source == "helper":
         return (f"the layer at {where} is built by {layer_call.function}(), which takes no argument for its "
                 f"return_sequences; change {layer_call.function}() by hand")

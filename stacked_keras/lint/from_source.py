@@ -32,8 +32,15 @@ What is recognised:
 - Every import spelling that reaches Keras: `keras`, `tensorflow.keras`,
   `tf.keras`, `tf_keras`, `keras.src...`, `from keras.layers import LSTM`,
   `from keras import layers as L`, `from keras.layers import *`. A name that
-  does not come from Keras (a user class called `LSTM`, `torch.nn.LSTM`) is
-  never taken for a Keras layer.
+  does not come from Keras (a user class called `LSTM`, `torch.nn.LSTM`,
+  `from mylib import LSTM`) is never taken for a Keras layer.
+- Snippets without imports: a public Keras name that the program binds
+  nowhere (in no scope or cell), when no star import from a module other than
+  Keras could bring it in, is read as Keras's (`source_assumed.py`); the
+  findings on a model built with it say so (`ModelGraph.assumed`).
+- `functools.partial` of a Keras name (`RNN = partial(layers.LSTM, 64)`):
+  calling it builds the layer with the merged arguments, the call's keywords
+  overriding the partial's (`source_partial.py`).
 - Arguments as literals, names bound to literals, `**config` dicts (literal
   item assignment included), conditional expressions, f-strings, arithmetic,
   comparisons; `for` loops over `range(n)` or literal lists (unrolled up to

@@ -33,6 +33,7 @@ from stacked_keras.lint.pyeval import (
     UnknownLengthList,
 )
 from stacked_keras.lint.pyeval.values import PLAIN_SCALARS, dotted_name, known_sequence
+from stacked_keras.lint.source_partial import PARTIAL, PartialLayer
 from stacked_keras.lint.source_values import (
     ACTIVATION,
     INPUT,
@@ -64,6 +65,8 @@ class KerasCallsMixin:
             return self._call_model_method(callee, arguments, node)
         if isinstance(callee, (LayerValue, LayerChoice, ModelRecord, ObjectValue)):
             return self._apply(callee, arguments, node)
+        if isinstance(callee, PartialLayer):
+            return self._call_partial(callee, arguments, node)
         return self.unknown_call(dotted_name(node.func) or "call", arguments, node)
 
     def unknown_call(self, name: str, arguments: CallArgs, node: ast.Call | None, config: dict[str, Any] | None = None,
@@ -102,6 +105,8 @@ class KerasCallsMixin:
         """A Keras name called: a layer built, a model started, an op applied; other names as unknown calls."""
         found = keras_kind(ref.path)
         if found is None:
+            if ref.path == PARTIAL:
+                return self._make_partial(arguments, node)
             return self.unknown_call(ref.path, arguments, node)
         kind, name = found
         if kind == LAYER:
@@ -275,8 +280,10 @@ class KerasCallsMixin:
             record.frontier = outputs
         else:
             name = dotted_name(node.args[0]) if isinstance(node, ast.Call) and node.args else ""
-            template = LayerNode(name="", cls=name.rsplit(".", 1)[-1] or "unknown", config={},
-                                 location=self.location(node))
+            cls = name.rsplit(".", 1)[-1] or "unknown"
+            if cls in _KERAS_LAYER_NAMES:  # `from mylib import LSTM`: not Keras's, whatever its name
+                cls = f"Custom>{cls}"
+            template = LayerNode(name="", cls=cls, config={}, location=self.location(node))
             record.frontier = (self._add_member(record, template),)
 
     def _add_member(self, record: ModelRecord, template: LayerNode) -> int:
@@ -432,6 +439,9 @@ class KerasCallsMixin:
         result = self.evaluator.call_function(call, arguments, None, receiver=obj)
         record = self._new_record("subclass", cls.node)
         record.name = cls.name
+        if self.assumed:  # `class Net(Model)` with `Model` never imported
+            self._mark_assumed(record, [base.id for base in cls.node.bases
+                                        if isinstance(base, ast.Name) and base.id in self.assumed])
         outputs = [p for producers in self._tensor_inputs(result) for p in producers]
         created = list(range(first_node, len(self.dag)))
         if outputs:

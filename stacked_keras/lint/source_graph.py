@@ -20,8 +20,10 @@ from typing import Any
 from stacked_keras.graph import UNKNOWN, LayerNode, Location, ModelGraph
 from stacked_keras.keras_catalogue import RANK_KEEPING, RECURRENT_LAYERS, WRAPPERS
 from stacked_keras.lint.pyeval import PLAIN, ClassValue, Evaluator, Hooks, MethodRef, ModuleRef, ObjectValue
+from stacked_keras.lint.source_assumed import AssumedNamesMixin
 from stacked_keras.lint.source_calls import KerasCallsMixin
 from stacked_keras.lint.source_origins import LayerCall, OriginsMixin
+from stacked_keras.lint.source_partial import PartialsMixin
 from stacked_keras.lint.source_values import (
     LAYER,
     LAYER_BASE,
@@ -51,7 +53,7 @@ class _Loop:
         self.last_run = first_node
 
 
-class SourceFrontEnd(KerasCallsMixin, OriginsMixin, Hooks):
+class SourceFrontEnd(AssumedNamesMixin, PartialsMixin, KerasCallsMixin, OriginsMixin, Hooks):
     """Runs a module's statements abstractly and collects the Keras models it builds.
 
     One instance reads one program (a `.py` module, or the code cells of one
@@ -88,6 +90,7 @@ class SourceFrontEnd(KerasCallsMixin, OriginsMixin, Hooks):
         self.sequentials: list[ModelRecord] = []
         # Templates located by `_parameter_origin` (ids).
         self._traced: set[int] = set()
+        self._init_assumed()
         self.evaluator = Evaluator(self)
 
     def run(self, modules: list[ast.Module]) -> list[ModelGraph]:
@@ -107,6 +110,8 @@ class SourceFrontEnd(KerasCallsMixin, OriginsMixin, Hooks):
             analyse (more than `MAX_STEPS` statements and calls, loops
             unrolled).
         """
+        self._program.extend(modules)
+        self._foreign_star = None
         try:
             if not self.evaluator.run(modules):
                 return []
@@ -115,6 +120,7 @@ class SourceFrontEnd(KerasCallsMixin, OriginsMixin, Hooks):
             # The evaluator and its hooks point at each other; letting go here means no reference
             # cycle keeps the dag and the program's values alive until the garbage collector runs.
             self.evaluator.hooks = None
+            vars(self).pop("call_module", None)  # the marking hook `_assumed_name` set: a cycle too
 
     # -- positions -------------------------------------------------------------------
     def _char_column(self, line: int, byte_column: int) -> int:
@@ -167,11 +173,15 @@ class SourceFrontEnd(KerasCallsMixin, OriginsMixin, Hooks):
     resolve_module = staticmethod(canonical_path)
 
     def name_missing(self, name: str) -> Any:
-        """A Keras name that a `from keras.layers import *` brought in."""
+        """A Keras name that a `from keras.layers import *` brought in, or one the program never binds.
+
+        An unbound public Keras name (`LSTM` in a snippet without imports) is
+        read as Keras's, and remembered as assumed (`source_assumed.py`).
+        """
         for module in self.evaluator.star_imports:
             if keras_kind(f"{module}.{name}") is not None:
                 return ModuleRef(canonical_path(f"{module}.{name}"))
-        return UNKNOWN
+        return self._assumed_name(name)
 
     def bound(self, name: str, value: Any) -> None:
         """A model is named after the first name (or attribute) it is bound to."""
@@ -405,6 +415,7 @@ class SourceFrontEnd(KerasCallsMixin, OriginsMixin, Hooks):
         graph = ModelGraph(name=name, path=self.path, location=record.location, origin=self.origin,
                            loss=record.loss)
         members = sorted(set(record.members))
+        graph.assumed = self._assumptions_of(record, members)
         position = {node_id: index for index, node_id in enumerate(members)}
         names: dict[int, str] = {}
         counts: dict[str, int] = {}

@@ -69,8 +69,10 @@ class LayerCall:
             given: the Keras default), `"call_argument"` (the argument given
             for `parameter` at `call`, or `argument` None when the call
             leaves it to its default), `"parameter_default"` (the default
-            `argument` of `parameter` in the signature) or `"helper"` (a
-            layer returned by `function`, which has no parameter for it).
+            `argument` of `parameter` in the signature), `"helper"` (a
+            layer returned by `function`, which has no parameter for it) or
+            `"partial"` (a `functools.partial` sets it: the fixer adds the
+            keyword at `call`, unless `reason` says why it cannot).
         cell: the notebook cell (counting every cell, 1-based), or None.
         argument: for `"call_argument"` and `"parameter_default"`, the
             expression to replace, or None when there is none.

@@ -46,6 +46,7 @@ from stacked_keras.lint.rules import (
 )
 from stacked_keras.lint.rules.codes import CODES, INPUT_FIXES as _INPUT_FIXES
 from stacked_keras.lint.semantics import GraphView as _GraphView, _as_int
+from stacked_keras.lint.source_assumed import assumption_note
 
 __all__ = ["Rule", "RULES", "check", "input_finding", "rule_page", "rules_table", "selected_rules"]
 
@@ -275,6 +276,9 @@ def check(graph: ModelGraph, *, select: Any = None, ignore: Any = None) -> list[
     for rule in rules:
         if rule.code in _VIEW_CHECKS:
             findings.extend(_VIEW_CHECKS[rule.code](view))
+    if graph.assumed:
+        note = assumption_note(graph.assumed, graph.origin)
+        findings = [finding.with_location(message=f"{finding.message} {note}") for finding in findings]
     return sorted(findings, key=_location_key)
 
 
