@@ -36,7 +36,7 @@ from typing import Any
 
 from stacked_keras.lint.pyeval import UNKNOWN, CallArgs, External, MethodRef, ModuleRef, UnknownLengthList
 
-__all__ = ["ArrayValue", "array_call", "array_attribute", "array_method", "array_subscript", "array_binary",
+__all__ = ["ArrayValue", "array_call", "array_attribute", "array_items", "array_method", "array_subscript", "array_binary",
            "array_unary", "join_arrays", "fit_targets", "target_of"]
 
 Shape = tuple[Any, ...]  # sizes: int, or None when not known
@@ -456,6 +456,13 @@ def array_binary(left: Any, right: Any) -> Any:
         else:
             return UNKNOWN
     return ArrayValue(_broadcast(shapes[0], shapes[1]))
+
+
+def array_items(array: ArrayValue, count: int) -> list[ArrayValue] | None:
+    """`a, b = array`: the rows along the first axis, when there may be `count` of them."""
+    if not array.shape or array.shape[0] not in (count, None):
+        return None
+    return [ArrayValue(array.shape[1:]) for _ in range(count)]
 
 
 def array_unary(operand: ArrayValue) -> ArrayValue:

@@ -24,6 +24,7 @@ from stacked_keras.lint.source_arrays import (
     ArrayValue,
     array_attribute,
     array_binary,
+    array_items,
     array_subscript,
     array_unary,
     join_arrays,
@@ -249,6 +250,8 @@ class SourceFrontEnd(KerasCallsMixin, OriginsMixin, Hooks):
 
     def unpack(self, value: Any, count: int) -> list[Any] | None:
         """`output, h, c = LSTM(4, return_state=True)(x)`: each name is that tensor."""
+        if isinstance(value, ArrayValue):
+            return array_items(value, count)
         return [value] * count if isinstance(value, TensorValue) else None
 
     def join(self, values: list[Any]) -> Any:
