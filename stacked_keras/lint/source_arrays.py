@@ -67,9 +67,13 @@ class ArrayValue(External):
 # ---------------------------------------------------------------------------
 
 
+# Sizes above this are read as not known (no real array is that large; `len(range(...))` stays defined).
+_MAX_SIZE = 1 << 48
+
+
 def _size(value: Any) -> int | None:
     """A known non-negative size, else None."""
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _MAX_SIZE:
         return value
     return None
 
@@ -272,8 +276,8 @@ def _numpy_call(name: str, last: str, arguments: CallArgs) -> Any:
         bounds = [a for a in args if not isinstance(a, bool)]
         if args and all(isinstance(a, int) for a in bounds) and len(bounds) == len(args) <= 3:
             try:
-                return ArrayValue((len(range(*args)),))
-            except ValueError:
+                return ArrayValue((_size(len(range(*args))),))
+            except (ValueError, OverflowError):  # a step of 0, a range too long
                 return UNKNOWN
         return ArrayValue((None,))
     if name == "linspace":
@@ -399,6 +403,8 @@ def array_subscript(array: ArrayValue, index: Any, node: ast.Subscript) -> Any:
         if isinstance(item, int):
             continue  # an int drops its axis
         if isinstance(item, slice):
+            if item.step == 0:
+                return UNKNOWN
             result.append(len(range(size)[item]) if size is not None else None)
             continue
         if isinstance(item, _SomeSlice):
@@ -445,8 +451,10 @@ def _is_new_axis(item: Any) -> bool:
     return item is None or (isinstance(item, ModuleRef) and item.path == "numpy.newaxis")
 
 
-def array_binary(left: Any, right: Any) -> Any:
-    """An operator between an array and a number or another array: the broadcast shape."""
+def array_binary(op: ast.operator, left: Any, right: Any) -> Any:
+    """An elementwise operator between an array and a number or another array: the broadcast shape."""
+    if isinstance(op, ast.MatMult):
+        return UNKNOWN
     shapes = []
     for side in (left, right):
         if isinstance(side, ArrayValue):

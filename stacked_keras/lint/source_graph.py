@@ -229,7 +229,7 @@ class SourceFrontEnd(KerasCallsMixin, OriginsMixin, Hooks):
             template = LayerNode(name="", cls=_BINARY_OP_NAMES.get(type(op), "binary_op"), config={},
                                  location=self.location(node), kind="op")
             return TensorValue((self._new_node(template, self._edges(inputs, "input")),))
-        return array_binary(left, right)
+        return array_binary(op, left, right)
 
     def unary(self, op: ast.unaryop, operand: Any, node: ast.UnaryOp) -> Any:
         if isinstance(operand, TensorValue):
