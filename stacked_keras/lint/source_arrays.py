@@ -36,8 +36,8 @@ from typing import Any
 
 from stacked_keras.lint.pyeval import UNKNOWN, CallArgs, External, MethodRef, ModuleRef, UnknownLengthList
 
-__all__ = ["ArrayValue", "array_call", "array_attribute", "array_items", "array_method", "array_subscript", "array_binary",
-           "array_unary", "join_arrays", "fit_targets", "target_of"]
+__all__ = ["ArrayValue", "array_call", "array_attribute", "array_items", "array_method", "array_subscript",
+           "array_binary", "array_unary", "join_arrays", "fit_targets", "target_of"]
 
 Shape = tuple[Any, ...]  # sizes: int, or None when not known
 

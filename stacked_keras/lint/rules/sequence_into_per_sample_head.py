@@ -57,8 +57,8 @@ show (read from a file, a DataFrame, a `tf.data` dataset) counts as no target.
 Only the per-timestep shape fits: no finding. Only the per-sample shape
 fits: warning (the same whether the target came with a live model or from
 the `fit` call in the source; the finding then names that line). Both or
-neither: info. Without a target, one `sigmoid` unit
-trained with `binary_crossentropy` (a label per sequence, as in IMDB
+neither: info. Without a target, one `sigmoid` unit trained with
+`binary_crossentropy` (a label per sequence, as in IMDB
 sentiment) is a warning; anything else is info, since it may be a tagger
 (`softmax` over several classes), a per-timestep regression (as in the
 TensorFlow time-series tutorial) or a language model (as many units as an
@@ -106,7 +106,8 @@ model.compile(optimizer="adam", loss="binary_crossentropy")
 ```
 When one prediction per timestep is what you want, say so with
 `keras.layers.TimeDistributed(keras.layers.Dense(1))`, or lint with the
-target (`LintCallback(target=y_train)`) so the rule can see it.
+target (`LintCallback(target=y_train)`, or a `fit(x, y_train)` in the same
+file whose target shape the code shows) so the rule can see it.
 """
 
 # ---------------------------------------------------------------------------
@@ -249,7 +250,8 @@ def _judge_head(view: _GraphView, r: int, head: int, route: list[int], output: i
         if timestep_fit and not sample_fit:
             return None  # the target has a time axis: the model does what is asked
         if sample_fit and not timestep_fit:
-            return Severity.WARNING, f" while the target{_seen_at(graph)} has shape {target} per sample: one value per sample"
+            return Severity.WARNING, (
+                f" while the target{_seen_at(graph)} has shape {target} per sample: one value per sample")
         if sample_fit:
             return Severity.INFO, (
                 f", and the target's shape {target} per sample{_seen_at(graph)} fits both one value per timestep "
