@@ -428,3 +428,62 @@ def test_per_timestep_targets_silence_the_hands_on_ml_forecaster(tmp_path):
     assert sk102(tmp_path, NUMPY_WINDOWED_FORECAST) == []
     [graph, _] = graphs_from_python(HANDS_ON_ML_SEQUENCE_TO_SEQUENCE, "hands_on.py")
     assert graph.target_shape == (50, 10)
+
+
+# -- Stack Overflow style: windows cut in a loop --------------------------------------------------
+
+WINDOWS_CUT_IN_A_LOOP = """
+import numpy as np
+from tensorflow.keras.models import Sequential
+from tensorflow.keras.layers import LSTM, Dense, Dropout
+
+data = np.sin(np.arange(0, 100, 0.1)).reshape(-1, 1)
+X, y = [], []
+for i in range(60, 160):
+    X.append(data[i - 60:i, 0])
+    y.append(data[i, 0])
+X, y = np.array(X), np.array(y)
+X = np.reshape(X, (X.shape[0], X.shape[1], 1))
+model = Sequential()
+model.add(LSTM(units=50, return_sequences=True, input_shape=(X.shape[1], 1)))
+model.add(Dropout(0.2))
+model.add(LSTM(units=50, return_sequences=True))
+model.add(Dense(units=1))
+model.compile(optimizer='adam', loss='mean_squared_error')
+model.fit(X, y, epochs=100, batch_size=32)
+"""
+
+
+def test_windows_cut_in_a_loop_give_the_timesteps_and_the_per_sample_target(tmp_path):
+    [finding] = sk102(tmp_path, WINDOWS_CUT_IN_A_LOOP)
+    assert finding.severity == "warning" and finding.layer == "lstm_1"
+    assert "given to fit (line 19) has shape () per sample" in finding.message
+    assert "shaped (60, 1) per sample" in finding.fix
+
+
+def test_the_same_windows_with_one_target_per_timestep_are_clean(tmp_path):
+    per_timestep = WINDOWS_CUT_IN_A_LOOP.replace("y.append(data[i, 0])", "y.append(data[i - 59:i + 1, 0])").replace(
+        "model.fit(X, y,", "model.fit(X, y[..., None],")
+    assert sk102(tmp_path, per_timestep) == []
+
+
+def test_the_evaluator_gives_the_hooks_the_slices_of_a_tuple_index():
+    import ast
+
+    from stacked_keras.lint.pyeval import UNKNOWN, Evaluator, External, Hooks
+
+    class Seen(Hooks):
+        def __init__(self):
+            self.indexes = []
+
+        def name_missing(self, name):
+            return External()
+
+        def subscript(self, container, index, node):
+            self.indexes.append(index)
+            return super().subscript(container, index, node)
+
+    hooks = Seen()
+    Evaluator(hooks).run([ast.parse("i = 70\ndata[i - 60:i, 0]\ndata[:, unknown:]\n")])
+    assert hooks.indexes[0] == (slice(10, 70, None), 0)
+    assert hooks.indexes[1][0] == slice(None, None, None) and hooks.indexes[1][1] is UNKNOWN

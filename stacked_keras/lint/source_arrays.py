@@ -273,13 +273,7 @@ def _numpy_call(name: str, last: str, arguments: CallArgs) -> Any:
         shape = _shape_argument(size)
         return ArrayValue(shape) if shape is not None else UNKNOWN
     if name == "arange":
-        bounds = [a for a in args if not isinstance(a, bool)]
-        if args and all(isinstance(a, int) for a in bounds) and len(bounds) == len(args) <= 3:
-            try:
-                return ArrayValue((_size(len(range(*args))),))
-            except (ValueError, OverflowError):  # a step of 0, a range too long
-                return UNKNOWN
-        return ArrayValue((None,))
+        return ArrayValue((_arange_length(args),))
     if name == "linspace":
         count = _argument(arguments, 2, "num", 50)
         return ArrayValue((_size(count),))
@@ -297,6 +291,19 @@ def _numpy_call(name: str, last: str, arguments: CallArgs) -> Any:
         shape = shape_of(_argument(arguments, 0, "x", UNKNOWN))
         return ArrayValue(shape) if shape is not None else UNKNOWN
     return UNKNOWN
+
+
+def _arange_length(args: list[Any]) -> int | None:
+    """`len(np.arange(*args))` for int or float bounds (NumPy's `ceil((stop - start) / step)`); None if unknown."""
+    if not 1 <= len(args) <= 3 or not all(isinstance(a, (int, float)) and not isinstance(a, bool) for a in args):
+        return None
+    start, stop, step = (0, args[0], 1) if len(args) == 1 else (args[0], args[1], args[2] if len(args) > 2 else 1)
+    if step == 0 or not all(map(math.isfinite, (start, stop, step))):
+        return None
+    try:
+        return _size(max(0, math.ceil((stop - start) / step)))
+    except OverflowError:
+        return None
 
 
 def _to_categorical(arguments: CallArgs) -> Any:
@@ -372,8 +379,8 @@ def array_subscript(array: ArrayValue, index: Any, node: ast.Subscript) -> Any:
         items = list(index) if isinstance(index, tuple) and len(index) == len(node.slice.elts) else None
         if items is None:
             return UNKNOWN
-        # The evaluator does not build `slice`s inside a tuple index: read those from the code.
-        items = [_written_slice(elt) if isinstance(elt, ast.Slice) else item
+        # A slice whose bounds are not known keeps its axis, of unknown length.
+        items = [_SOME_SLICE if isinstance(elt, ast.Slice) and not isinstance(item, slice) else item
                  for elt, item in zip(node.slice.elts, items)]
     elif isinstance(node.slice, ast.Slice) and not isinstance(index, slice):
         items = [_SOME_SLICE]  # `y[:split]` with `split` not known
@@ -405,7 +412,7 @@ def array_subscript(array: ArrayValue, index: Any, node: ast.Subscript) -> Any:
         if isinstance(item, slice):
             if item.step == 0:
                 return UNKNOWN
-            result.append(len(range(size)[item]) if size is not None else None)
+            result.append(len(range(size)[item]) if size is not None else _slice_length(item))
             continue
         if isinstance(item, _SomeSlice):
             result.append(None)
@@ -417,34 +424,23 @@ def array_subscript(array: ArrayValue, index: Any, node: ast.Subscript) -> Any:
     return ArrayValue(tuple(result) + tuple(shape[position:]))
 
 
-def _written_slice(node: ast.Slice) -> Any:
-    """A slice written in a tuple index, with its literal int bounds; unknown bounds give a slice of unknown length."""
-    parts = []
-    for part in (node.lower, node.upper, node.step):
-        if part is None:
-            parts.append(None)
-            continue
-        value = _literal_int(part)
-        if value is None:
-            return _SOME_SLICE
-        parts.append(value)
-    return slice(*parts)
-
-
-def _literal_int(node: ast.AST) -> int | None:
-    if isinstance(node, ast.Constant) and isinstance(node.value, int) and not isinstance(node.value, bool):
-        return node.value
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        inner = _literal_int(node.operand)
-        return -inner if inner is not None else None
-    return None
-
-
 class _SomeSlice:
     """A slice whose bounds are not known: it keeps its axis, of unknown length."""
 
 
 _SOME_SLICE = _SomeSlice()
+
+
+def _slice_length(item: slice) -> int | None:
+    """The length of `a[start:stop]` on an axis of unknown size, taken to hold the slice (`data[i:i + 60]`).
+
+    Only for bounds counted from the front (non-negative) and a positive step.
+    """
+    start = 0 if item.start is None else item.start
+    step = 1 if item.step is None else item.step
+    if item.stop is None or start < 0 or item.stop < 0 or step < 1:
+        return None
+    return _size(max(0, (item.stop - start + step - 1) // step))
 
 
 def _is_new_axis(item: Any) -> bool:
