@@ -487,3 +487,12 @@ def test_the_evaluator_gives_the_hooks_the_slices_of_a_tuple_index():
     Evaluator(hooks).run([ast.parse("i = 70\ndata[i - 60:i, 0]\ndata[:, unknown:]\n")])
     assert hooks.indexes[0] == (slice(10, 70, None), 0)
     assert hooks.indexes[1][0] == slice(None, None, None) and hooks.indexes[1][1] is UNKNOWN
+
+
+def test_the_array_module_examples_run():
+    import doctest
+
+    from stacked_keras.lint import source_arrays
+
+    failures, attempted = doctest.testmod(source_arrays, verbose=False)
+    assert attempted >= 2 and failures == 0

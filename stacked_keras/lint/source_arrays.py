@@ -46,10 +46,20 @@ _MAX_RANK = 8
 
 
 class ArrayValue(External):
-    """A NumPy array of the linted program, known by its shape.
+    r"""A NumPy array of the linted program, known by its shape.
 
     Args:
         shape: one size per axis: an int, or None when that size is not known.
+
+    Example:
+
+    >>> import ast
+    >>> from stacked_keras.lint.source_graph import SourceFrontEnd
+    >>> code = "import numpy as np\ny = np.random.rand(100, 1)[:80]\nz = y.reshape(-1)[..., None]"
+    >>> front_end = SourceFrontEnd(code.splitlines())
+    >>> _ = front_end.run([ast.parse(code)])
+    >>> front_end.evaluator.scope.vars["y"], front_end.evaluator.scope.vars["z"]
+    (ArrayValue((80, 1)), ArrayValue((80, 1)))
     """
 
     __slots__ = ("shape",)
@@ -234,6 +244,14 @@ def array_call(path: str, arguments: CallArgs) -> Any:
         An `ArrayValue`, a tuple of them (`train_test_split`), `UNKNOWN`
         when the call makes an array of unknown rank, or None when `path`
         is none of the calls read here (the caller then treats it as before).
+
+    Example:
+
+    >>> from stacked_keras.lint.pyeval import CallArgs
+    >>> arguments = CallArgs()
+    >>> arguments.args = [ArrayValue((100,)), 3]
+    >>> array_call("keras.utils.to_categorical", arguments)
+    ArrayValue((100, 3))
     """
     if arguments.star_unknown or arguments.kw_unknown:
         return UNKNOWN if _handled(path) else None
