@@ -496,3 +496,13 @@ def test_the_array_module_examples_run():
 
     failures, attempted = doctest.testmod(source_arrays, verbose=False)
     assert attempted >= 2 and failures == 0
+
+
+@pytest.mark.parametrize("target_lines, shape", [
+    ("y = np.stack([np.zeros(20), np.ones(20)] * 50)[..., None]\n", "(20, 1)"),
+    ("y = np.concatenate([np.zeros((60, 1)), np.ones((40, 1))])\n", "(1,)"),
+    ("y = np.vstack([np.zeros((60, 20, 1)), np.ones((40, 20, 1))])\n", "(20, 1)"),
+], ids=["stack", "concatenate", "vstack"])
+def test_stacked_and_concatenated_targets_keep_their_trailing_shape(tmp_path, target_lines, shape):
+    [graph] = graphs_from_python(textwrap.dedent(fitted(target_lines)), "t.py")
+    assert str(graph.target_shape) == shape

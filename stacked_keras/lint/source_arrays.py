@@ -13,6 +13,7 @@ that it never gives a target shape.
 What is read:
 
 - `np.array([...])` / `np.asarray(...)` of nested literals or of arrays;
+- `np.stack`, `np.concatenate`/`np.vstack` along the first axis;
 - `np.zeros`, `np.ones`, `np.empty`, `np.full` (and their `_like` forms),
   `np.arange`, `np.linspace`, elementwise functions (`np.sin(x)`, ...);
 - `np.random.rand/randn(*dims)`, `np.random.random/randint/normal/uniform/
@@ -277,6 +278,8 @@ def _numpy_call(name: str, last: str, arguments: CallArgs) -> Any:
     if name in _CONVERT:
         shape = shape_of(_argument(arguments, 0, "object", UNKNOWN))
         return ArrayValue(shape) if shape is not None else UNKNOWN
+    if name in ("stack", "concatenate", "vstack") and _argument(arguments, 1, "axis", 0) == 0:
+        return _joined(name, _argument(arguments, 0, "arrays", UNKNOWN))
     if name in _FILLED:
         shape = _shape_argument(_argument(arguments, 0, "shape", UNKNOWN))
         return ArrayValue(shape) if shape is not None else UNKNOWN
@@ -309,6 +312,25 @@ def _numpy_call(name: str, last: str, arguments: CallArgs) -> Any:
         shape = shape_of(_argument(arguments, 0, "x", UNKNOWN))
         return ArrayValue(shape) if shape is not None else UNKNOWN
     return UNKNOWN
+
+
+def _joined(name: str, arrays: Any) -> Any:
+    """`np.stack(arrays)` (a new first axis), `np.concatenate(arrays)`/`np.vstack(arrays)` (along the first axis)."""
+    if not isinstance(arrays, (list, tuple)):
+        return UNKNOWN
+    if name == "stack":
+        shape = shape_of(arrays)
+        return ArrayValue(shape) if shape is not None and len(shape) > 1 else UNKNOWN
+    shapes = [shape_of(a) for a in arrays] if not isinstance(arrays, UnknownLengthList) else []
+    if name == "vstack":
+        shapes = [s if s is None or len(s) != 1 else (1,) + s for s in shapes]
+    if not shapes or any(s is None or not s for s in shapes):
+        return UNKNOWN
+    rest = join_arrays([ArrayValue(s[1:]) for s in shapes])
+    if not isinstance(rest, ArrayValue):
+        return UNKNOWN
+    firsts = [s[0] for s in shapes]
+    return ArrayValue((None if None in firsts else sum(firsts),) + rest.shape)
 
 
 def _arange_length(args: list[Any]) -> int | None:
