@@ -506,3 +506,12 @@ def test_the_array_module_examples_run():
 def test_stacked_and_concatenated_targets_keep_their_trailing_shape(tmp_path, target_lines, shape):
     [graph] = graphs_from_python(textwrap.dedent(fitted(target_lines)), "t.py")
     assert str(graph.target_shape) == shape
+
+
+def test_with_a_sparse_loss_the_fix_asks_for_class_indices_per_timestep(tmp_path):
+    source = SEQUENCE_MODEL.replace("layers.Dense(1)", 'layers.Dense(5, activation="softmax")').replace(
+        'loss="mse"', 'loss="sparse_categorical_crossentropy"')
+    source += "x = np.random.rand(64, 20, 8)\ny = np.random.randint(0, 5, size=(64,))\nmodel.fit(x, y)\n"
+    [finding] = sk102(tmp_path, source)
+    assert finding.severity == "warning" and "has shape () per sample" in finding.message
+    assert "per-timestep targets, shaped (20,) of class indices per sample" in finding.fix

@@ -284,7 +284,7 @@ def _judge_head(view: _GraphView, r: int, head: int, route: list[int], output: i
 
 
 def _seen_at(graph: Any) -> str:
-    """` given to fit on line 12` (`in cell 3, line 2` in a notebook) when the source showed the target."""
+    """` given to fit (line 12)` (`(cell 3, line 2)` in a notebook) when the source showed the target."""
     where = getattr(graph, "target_location", None)
     if where is None or where.line is None:
         return ""
@@ -292,17 +292,26 @@ def _seen_at(graph: Any) -> str:
     return f" given to fit ({cell}line {where.line})"
 
 
-def _fix(view: _GraphView, r: int, head: int, severity: str) -> str:
-    """What to change: per sample, return_sequences=False; per timestep, TimeDistributed (and per-timestep targets)."""
+def _fix(view: _GraphView, r: int, head: int, output: int, severity: str) -> str:
+    """What to change: per sample, return_sequences=False; per timestep, TimeDistributed (and per-timestep targets).
+
+    With a per-sample target known, the per-timestep way also needs other
+    targets: `(T, units)` per sample, or `(T,)` of class indices for a sparse
+    loss.
+    """
     head_name = _label(view, head)
     per_sample = (f"For one prediction per sample set return_sequences=False on {_target_label(view, r)} "
                   f"(or pool the sequence before {head_name})")
     if severity == Severity.WARNING and _shape_of(getattr(view.graph, "target_shape", None)) is not None:
         steps = view.timesteps(r)
         units = _as_int(_setting(view.nodes[head], "units"))
-        shape = (steps if steps is not None else "timesteps", units if units is not None else "units")
+        steps_text = steps if steps is not None else "timesteps"
+        if _loss_kinds(_output_loss(view, output)) == ("sparse",):
+            shape = f"({steps_text},) of class indices"
+        else:
+            shape = f"({steps_text}, {units if units is not None else 'units'})"
         return (f"{per_sample}; for one per timestep give fit per-timestep targets, shaped "
-                f"({shape[0]}, {shape[1]}) per sample, and wrap {head_name} in TimeDistributed.")
+                f"{shape} per sample, and wrap {head_name} in TimeDistributed.")
     return f"{per_sample}; for one per timestep wrap {head_name} in TimeDistributed to say so."
 
 
@@ -322,16 +331,16 @@ def _check_sequence_into_per_sample_head(view: _GraphView) -> list[Finding]:
         for head, route, output in heads:
             verdict = _judge_head(view, r, head, route, output)
             if verdict is not None:
-                verdicts.append((rank[verdict[0]], verdict, head))
+                verdicts.append((rank[verdict[0]], verdict, head, output))
         if not verdicts:
             continue
-        _, (severity, why), head = max(verdicts, key=lambda v: (v[0], -v[2]))
+        _, (severity, why), head, output = max(verdicts, key=lambda v: (v[0], -v[2]))
         head_name = _label(view, head)
         message = (
             f"{_label(view, r)} returns its whole sequence (return_sequences=True) and "
             f"{head_name} reads it directly, so the model predicts one output per timestep{why}."
         )
-        fix = _fix(view, r, head, severity)
+        fix = _fix(view, r, head, output, severity)
         findings.append(_finding(rule, view, r, message, fix, severity=severity))
     return findings
 
