@@ -247,7 +247,11 @@ class ModelGraph:
         loss: the loss given to `compile`, when known (a string such as
             `"mse"`, or `UNKNOWN`).
         target_shape: the shape of the training target without the batch
-            axis, when a model is linted with data.
+            axis, when a model is linted with data, or when the source
+            shows the target given to `fit`.
+        target_location: where that target was seen: the `fit` call in the
+            source; None when the target was given with the model (or is
+            not known).
         location: where the model itself was written.
         origin: which front-end built it (`"source"`, `"notebook"`, `"model"`,
             `"config"`).
@@ -269,6 +273,7 @@ class ModelGraph:
     outputs: list[int] = field(default_factory=list)
     loss: Any = None
     target_shape: tuple[int | None, ...] | None = None
+    target_location: Location | None = None
     location: Location | None = None
     origin: str = "unknown"
     opaque: str | None = None

@@ -34,6 +34,7 @@ from stacked_keras.lint.pyeval import (
 )
 from stacked_keras.lint.pyeval.values import PLAIN_SCALARS, dotted_name, known_sequence
 from stacked_keras.lint.source_partial import PARTIAL, PartialLayer
+from stacked_keras.lint.source_arrays import ArrayValue, array_call, array_method, fit_targets
 from stacked_keras.lint.source_values import (
     ACTIVATION,
     INPUT,
@@ -62,6 +63,8 @@ class KerasCallsMixin:
     def call(self, callee: Any, arguments: CallArgs, node: ast.Call) -> Any:
         """A layer or model, or a model's method, called."""
         if isinstance(callee, MethodRef):
+            if isinstance(callee.receiver, ArrayValue):
+                return array_method(callee, arguments)
             return self._call_model_method(callee, arguments, node)
         if isinstance(callee, (LayerValue, LayerChoice, ModelRecord, ObjectValue)):
             return self._apply(callee, arguments, node)
@@ -107,6 +110,9 @@ class KerasCallsMixin:
         if found is None:
             if ref.path == PARTIAL:
                 return self._make_partial(arguments, node)
+            array = array_call(ref.path, arguments)  # NumPy arrays, `to_categorical`, `train_test_split`
+            if array is not None and array is not UNKNOWN:
+                return array
             return self.unknown_call(ref.path, arguments, node)
         kind, name = found
         if kind == LAYER:
@@ -413,6 +419,9 @@ class KerasCallsMixin:
             loss = arguments.kwargs.get("loss", args[1] if len(args) > 1 else None)
             record.loss = loss_name(loss) if not self.evaluator.uncertain or record.loss is None else UNKNOWN
             return None
+        if name == "fit":
+            self.fit_targets.setdefault(record, []).extend(
+                (shape, self.location(node)) for shape in fit_targets(arguments))
         return self.unknown_call(name, arguments, node)
 
     # -- subclassed models ---------------------------------------------------------------------------

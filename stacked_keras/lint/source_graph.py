@@ -21,6 +21,16 @@ from stacked_keras.graph import UNKNOWN, LayerNode, Location, ModelGraph
 from stacked_keras.keras_catalogue import RANK_KEEPING, RECURRENT_LAYERS, WRAPPERS
 from stacked_keras.lint.pyeval import PLAIN, ClassValue, Evaluator, Hooks, MethodRef, ModuleRef, ObjectValue
 from stacked_keras.lint.source_assumed import AssumedNamesMixin
+from stacked_keras.lint.source_arrays import (
+    ArrayValue,
+    array_attribute,
+    array_binary,
+    array_items,
+    array_subscript,
+    array_unary,
+    join_arrays,
+    target_of,
+)
 from stacked_keras.lint.source_calls import KerasCallsMixin
 from stacked_keras.lint.source_origins import LayerCall, OriginsMixin
 from stacked_keras.lint.source_partial import PartialsMixin
@@ -91,6 +101,8 @@ class SourceFrontEnd(AssumedNamesMixin, PartialsMixin, KerasCallsMixin, OriginsM
         # Templates located by `_parameter_origin` (ids).
         self._traced: set[int] = set()
         self._init_assumed()
+        # The targets each model's `fit` calls were given: (shape, where) (see `source_arrays.py`).
+        self.fit_targets: dict[ModelRecord, list[tuple[tuple, Location]]] = {}
         self.evaluator = Evaluator(self)
 
     def run(self, modules: list[ast.Module]) -> list[ModelGraph]:
@@ -216,6 +228,8 @@ class SourceFrontEnd(AssumedNamesMixin, PartialsMixin, KerasCallsMixin, OriginsM
         if isinstance(owner, LayerValue):
             if name in owner.template.config:
                 return owner.template.config[name]
+        if isinstance(owner, ArrayValue):
+            return array_attribute(owner, name)
         return UNKNOWN
 
     def binary(self, op: ast.operator, left: Any, right: Any, node: ast.AST) -> Any:
@@ -225,13 +239,13 @@ class SourceFrontEnd(AssumedNamesMixin, PartialsMixin, KerasCallsMixin, OriginsM
             template = LayerNode(name="", cls=_BINARY_OP_NAMES.get(type(op), "binary_op"), config={},
                                  location=self.location(node), kind="op")
             return TensorValue((self._new_node(template, self._edges(inputs, "input")),))
-        return UNKNOWN
+        return array_binary(op, left, right)
 
     def unary(self, op: ast.unaryop, operand: Any, node: ast.UnaryOp) -> Any:
         if isinstance(operand, TensorValue):
             template = LayerNode(name="", cls="negative", config={}, location=self.location(node), kind="op")
             return TensorValue((self._new_node(template, self._edges([operand.producers], "input")),))
-        return UNKNOWN
+        return array_unary(operand) if isinstance(operand, ArrayValue) else UNKNOWN
 
     def subscript(self, container: Any, index: Any, node: ast.Subscript) -> Any:
         """An item of a layer's list of outputs (`return_state=True`), or a `getitem` op on a tensor."""
@@ -240,10 +254,14 @@ class SourceFrontEnd(AssumedNamesMixin, PartialsMixin, KerasCallsMixin, OriginsM
                 return TensorValue(container.producers)
             template = LayerNode(name="", cls="getitem", config={}, location=self.location(node), kind="op")
             return TensorValue((self._new_node(template, self._edges([container.producers], "input")),))
+        if isinstance(container, ArrayValue):
+            return array_subscript(container, index, node)
         return UNKNOWN
 
     def unpack(self, value: Any, count: int) -> list[Any] | None:
         """`output, h, c = LSTM(4, return_state=True)(x)`: each name is that tensor."""
+        if isinstance(value, ArrayValue):
+            return array_items(value, count)
         return [value] * count if isinstance(value, TensorValue) else None
 
     def join(self, values: list[Any]) -> Any:
@@ -260,6 +278,8 @@ class SourceFrontEnd(AssumedNamesMixin, PartialsMixin, KerasCallsMixin, OriginsM
                     if not any(option is seen for seen in options):
                         options.append(option)
             return LayerChoice(options)
+        if all(isinstance(v, ArrayValue) for v in values):
+            return join_arrays(values)
         return UNKNOWN
 
     @staticmethod
@@ -444,6 +464,8 @@ class SourceFrontEnd(AssumedNamesMixin, PartialsMixin, KerasCallsMixin, OriginsM
             graph.inputs = [position[i] for i in dict.fromkeys(record.inputs) if i in position]
             outputs = tuple(record.outputs)
         graph.outputs = [position[o] for o in dict.fromkeys(outputs) if o in position]
+        if record in self.fit_targets and len(graph.outputs) == 1:
+            graph.target_shape, graph.target_location = target_of(self.fit_targets[record])
         return graph
 
 

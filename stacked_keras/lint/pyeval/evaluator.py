@@ -246,6 +246,7 @@ Evaluator._EXPRESSIONS = {
     ast.Set: Evaluator._eval_list,
     ast.Dict: Evaluator._eval_dict,
     ast.Subscript: Evaluator._eval_subscript,
+    ast.Slice: Evaluator._eval_slice,  # inside a tuple index (`y[:, i - 60:i]`)
     ast.ListComp: Evaluator._eval_comprehension,
     ast.SetComp: Evaluator._eval_comprehension,
     ast.GeneratorExp: Evaluator._eval_comprehension,

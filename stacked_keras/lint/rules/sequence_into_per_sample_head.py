@@ -45,9 +45,20 @@ per sample is compared with what each reading needs, for the loss compiled:
 | `sparse_categorical_crossentropy` | `(T,)` or `(T, 1)` | `()` or `(1,)` |
 | any other (categorical, binary, regression) | `(T, units)`, or `(T,)` for one unit | `(units,)` or `()` |
 
+In source files and notebooks the target is read from the `fit` call when
+the code shows its shape: `model.fit(x, y)`, `fit(x=..., y=...)` and
+`validation_data=(x_val, y_val)`, with `y` built by `np.array([...])`,
+`np.zeros`/`np.ones`/`np.full`, `np.random.rand`/`randint`/`normal`...,
+`to_categorical(labels, k)`, `.reshape(...)`, `np.expand_dims`, `y[..., None]`,
+slices, or `train_test_split` of those (across notebook cells too); see
+`stacked_keras/lint/source_arrays.py`. A target whose shape the code does not
+show (read from a file, a DataFrame, a `tf.data` dataset) counts as no target.
+
 Only the per-timestep shape fits: no finding. Only the per-sample shape
-fits: warning. Both or neither: info. Without a target, one `sigmoid` unit
-trained with `binary_crossentropy` (a label per sequence, as in IMDB
+fits: warning (the same whether the target came with a live model or from
+the `fit` call in the source; the finding then names that line). Both or
+neither: info. Without a target, one `sigmoid` unit trained with
+`binary_crossentropy` (a label per sequence, as in IMDB
 sentiment) is a warning; anything else is info, since it may be a tagger
 (`softmax` over several classes), a per-timestep regression (as in the
 TensorFlow time-series tutorial) or a language model (as many units as an
@@ -102,7 +113,8 @@ model.compile(optimizer="adam", loss="binary_crossentropy")
 ```
 When one prediction per timestep is what you want, say so with
 `keras.layers.TimeDistributed(keras.layers.Dense(1))`, or lint with the
-target (`LintCallback(target=y_train)`) so the rule can see it.
+target (`LintCallback(target=y_train)`, or a `fit(x, y_train)` in the same
+file whose target shape the code shows) so the rule can see it.
 """
 
 # ---------------------------------------------------------------------------
@@ -245,14 +257,15 @@ def _judge_head(view: _GraphView, r: int, head: int, route: list[int], output: i
         if timestep_fit and not sample_fit:
             return None  # the target has a time axis: the model does what is asked
         if sample_fit and not timestep_fit:
-            return Severity.WARNING, f" while the target has shape {target} per sample: one value per sample"
+            return Severity.WARNING, (
+                f" while the target{_seen_at(graph)} has shape {target} per sample: one value per sample")
         if sample_fit:
             return Severity.INFO, (
-                f", and the target's shape {target} per sample fits both one value per timestep "
+                f", and the target's shape {target} per sample{_seen_at(graph)} fits both one value per timestep "
                 "and one value per sample"
             )
         return Severity.INFO, (
-            f", and the target's shape {target} per sample fits neither one value per timestep "
+            f", and the target's shape {target} per sample{_seen_at(graph)} fits neither one value per timestep "
             "nor one value per sample for this head and loss"
         )
     if units is not None and units in view.vocabulary_sizes(r):
@@ -277,6 +290,38 @@ def _judge_head(view: _GraphView, r: int, head: int, route: list[int], output: i
     )
 
 
+def _seen_at(graph: Any) -> str:
+    """` given to fit (line 12)` (`(cell 3, line 2)` in a notebook) when the source showed the target."""
+    where = getattr(graph, "target_location", None)
+    if where is None or where.line is None:
+        return ""
+    cell = f"cell {where.cell}, " if where.cell is not None else ""
+    return f" given to fit ({cell}line {where.line})"
+
+
+def _fix(view: _GraphView, r: int, head: int, output: int, severity: str) -> str:
+    """What to change: per sample, return_sequences=False; per timestep, TimeDistributed (and per-timestep targets).
+
+    With a per-sample target known, the per-timestep way also needs other
+    targets: `(T, units)` per sample, or `(T,)` of class indices for a sparse
+    loss.
+    """
+    head_name = _label(view, head)
+    per_sample = (f"For one prediction per sample set return_sequences=False on {_target_label(view, r)} "
+                  f"(or pool the sequence before {head_name})")
+    if severity == Severity.WARNING and _shape_of(getattr(view.graph, "target_shape", None)) is not None:
+        steps = view.timesteps(r)
+        units = _as_int(_setting(view.nodes[head], "units"))
+        steps_text = steps if steps is not None else "timesteps"
+        if _loss_kinds(_output_loss(view, output)) == ("sparse",):
+            shape = f"({steps_text},) of class indices"
+        else:
+            shape = f"({steps_text}, {units if units is not None else 'units'})"
+        return (f"{per_sample}; for one per timestep give fit per-timestep targets, shaped "
+                f"{shape} per sample, and wrap {head_name} in TimeDistributed.")
+    return f"{per_sample}; for one per timestep wrap {head_name} in TimeDistributed to say so."
+
+
 def _check_sequence_into_per_sample_head(view: _GraphView) -> list[Finding]:
     rule = CODES[CODE]
     findings = []
@@ -293,20 +338,16 @@ def _check_sequence_into_per_sample_head(view: _GraphView) -> list[Finding]:
         for head, route, output in heads:
             verdict = _judge_head(view, r, head, route, output)
             if verdict is not None:
-                verdicts.append((rank[verdict[0]], verdict, head))
+                verdicts.append((rank[verdict[0]], verdict, head, output))
         if not verdicts:
             continue
-        _, (severity, why), head = max(verdicts, key=lambda v: (v[0], -v[2]))
+        _, (severity, why), head, output = max(verdicts, key=lambda v: (v[0], -v[2]))
         head_name = _label(view, head)
         message = (
             f"{_label(view, r)} returns its whole sequence (return_sequences=True) and "
             f"{head_name} reads it directly, so the model predicts one output per timestep{why}."
         )
-        fix = (
-            f"For one prediction per sample set return_sequences=False on {_target_label(view, r)} "
-            f"(or pool the sequence before {head_name}); for one per timestep wrap {head_name} "
-            "in TimeDistributed to say so."
-        )
+        fix = _fix(view, r, head, output, severity)
         findings.append(_finding(rule, view, r, message, fix, severity=severity))
     return findings
 
