@@ -22,6 +22,7 @@ from typing import Any
 
 from stacked_keras.graph import LayerNode, Location
 from stacked_keras.keras_catalogue import POSITIONAL_ARGUMENTS as _POSITIONAL, RECURRENT_LAYERS
+from stacked_keras.lint.fix_loops import EnclosingLoop, enclosing_loop
 from stacked_keras.lint.pyeval import MAX_CALL_DEPTH, Frame, FunctionValue, Scope
 from stacked_keras.lint.source_values import LayerValue
 
@@ -77,6 +78,8 @@ class LayerCall:
         parameter: the user function's parameter that carries the value.
         function: the user function's name.
         reason: why the fixer cannot set the value here, or None.
+        loop: the innermost loop whose body holds `call`, when the layer
+            is built in one (`lint/fix_loops.py` writes its fix).
     """
 
     call: ast.Call
@@ -87,6 +90,7 @@ class LayerCall:
     parameter: str | None = None
     function: str | None = None
     reason: str | None = None
+    loop: EnclosingLoop | None = None
 
 
 class OriginsMixin:
@@ -98,17 +102,20 @@ class OriginsMixin:
         """Records the recurrent layer `template` built by `node`, and follows its value to its origin."""
         location = template.location
         cls = template.cls
-        self.layer_calls[(location.cell, location.line, location.column)] = LayerCall(node, cls, source, location.cell)
+        loops = self.evaluator.loops
+        self.layer_calls[(location.cell, location.line, location.column)] = LayerCall(
+            node, cls, source, location.cell, loop=enclosing_loop(loops, node) if loops else None)
         expression = self._return_sequences_expression(node, source)
         origin = self._parameter_origin(expression.id) if isinstance(expression, ast.Name) else None
         if origin is not None:
             where = origin.location
             template.location = where
             self._traced.add(id(template))
+            call = origin.call if origin.call is not None else node
             self.layer_calls[(where.cell, where.line, where.column)] = LayerCall(
-                origin.call if origin.call is not None else node, cls, origin.kind, where.cell,
+                call, cls, origin.kind, where.cell,
                 argument=origin.argument, parameter=origin.parameter, function=origin.function,
-                reason=origin.reason)
+                reason=origin.reason, loop=enclosing_loop(loops, call) if loops else None)
 
     @staticmethod
     def _return_sequences_expression(node: ast.Call, source: str) -> ast.expr | None:
@@ -246,6 +253,8 @@ class OriginsMixin:
             if template.cls in RECURRENT_LAYERS:
                 key = (location.cell, location.line, location.column)
                 if key not in self.layer_calls:
-                    self.layer_calls[key] = LayerCall(call, template.cls, "helper", location.cell, function=function)
+                    loops = self.evaluator.loops
+                    self.layer_calls[key] = LayerCall(call, template.cls, "helper", location.cell, function=function,
+                                                      loop=enclosing_loop(loops, call) if loops else None)
             template = template.wrapped
 
