@@ -274,7 +274,8 @@ def plan_loop_fix(loop: EnclosingLoop, argument: ast.expr | None, segment: Calla
     target_text = segment(target)
     if isinstance(target, ast.Tuple) and not target_text.startswith("("):
         target_text = f"({target_text})"
-    condition = f"{index} < len({segment(sized)}) - 1"
+    literal = isinstance(sized, (ast.List, ast.Tuple)) and not any(isinstance(e, ast.Starred) for e in sized.elts)
+    condition = f"{index} < {len(sized.elts) - 1}" if literal else f"{index} < len({segment(sized)}) - 1"
     edits = [_span(target, f"{index}, {target_text}"), _span(iterable, f"enumerate({text})")]
     return LoopPlan(condition, edits,
                     pattern=f"for {index}, {target_text} in enumerate({text}): ... return_sequences={condition}")
