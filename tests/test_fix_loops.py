@@ -63,6 +63,16 @@ FIXED = {
         "units = [16, 8]\nfor i, u in enumerate(units):\n"
         "    model.add(keras.layers.LSTM(u, dropout=0.1, return_sequences=i < len(units) - 1))\n",
     ),
+    "enumerate_from_one": (
+        "units = [16, 8]\nfor n, u in enumerate(units, 1):\n    model.add(keras.layers.LSTM(u))\n",
+        "units = [16, 8]\nfor n, u in enumerate(units, 1):\n"
+        "    model.add(keras.layers.LSTM(u, return_sequences=n < len(units)))\n",
+    ),
+    "enumerate_from_start_two": (
+        "units = [16, 8]\nfor n, u in enumerate(units, start=2):\n    model.add(keras.layers.LSTM(u))\n",
+        "units = [16, 8]\nfor n, u in enumerate(units, start=2):\n"
+        "    model.add(keras.layers.LSTM(u, return_sequences=n < len(units) + 1))\n",
+    ),
     "no_index_gets_enumerate": (
         "units = [16, 8, 4]\nfor u in units:\n    model.add(keras.layers.LSTM(u))\n",
         "units = [16, 8, 4]\nfor i, u in enumerate(units):\n"

@@ -242,14 +242,13 @@ def plan_loop_fix(loop: EnclosingLoop, argument: ast.expr | None, segment: Calla
             condition = f"{index} < {_minus_one(segment(bound), bound)}"
             return LoopPlan(condition, edits, pattern=f"return_sequences={condition}")
         return LoopPlan(reason=f"the loop over {text} assigns {segment(target)}, not one index name")
-    if kind == "enumerate" and isinstance(iterable, ast.Call) and len(iterable.args) == 1 and \
-            not any(isinstance(a, ast.Starred) for a in iterable.args):
-        start = 0
-        for keyword in iterable.keywords:
-            if keyword.arg != "start" or not (isinstance(keyword.value, ast.Constant)
-                                              and type(keyword.value.value) is int):
-                return LoopPlan(reason=f"the loop runs over {text}, which does not count from a known start")
-            start = keyword.value.value
+    if kind == "enumerate" and isinstance(iterable, ast.Call) and 1 <= len(iterable.args) + len(iterable.keywords) \
+            <= 2 and iterable.args and not any(isinstance(a, ast.Starred) for a in iterable.args):
+        starts = iterable.args[1:] + [k.value for k in iterable.keywords if k.arg == "start"]
+        if len(starts) != len(iterable.args[1:]) + len(iterable.keywords) or not all(
+                isinstance(e, ast.Constant) and type(e.value) is int for e in starts):
+            return LoopPlan(reason=f"the loop runs over {text}, which does not count from a known start")
+        start = starts[0].value if starts else 0
         items = iterable.args[0]
         reason = _unsized_reason(items, segment(items), trees)
         if reason is not None:

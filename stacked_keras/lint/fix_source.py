@@ -15,7 +15,11 @@ points at:
   function analysed on its own, the parameter's default is replaced;
 - otherwise `return_sequences=True` is inserted after the last argument,
   keeping a trailing comma, and on a line of its own (same indentation) when
-  the arguments are written one per line.
+  the arguments are written one per line;
+- a call in a loop whose last layer must keep its last state gets the loop's
+  index condition instead of `True` (`return_sequences=i < depth - 1`,
+  numbering a loop with `enumerate` when it has no index, or setting a list
+  of flags): `lint/fix_loops.py`.
 
 Every fix is checked before it is kept: the edited file (each edited cell,
 for notebooks) must still parse, and analysed again, every layer built at
@@ -32,8 +36,8 @@ reproduced, nbformat's otherwise) and every other cell and output.
 A finding is skipped, never guessed, when the call cannot be changed safely:
 no recurrent layer call starts at its line and column; the layer's
 `return_sequences` comes from a `**config` dict; the same call builds several
-layers (a loop, a helper) and one of them must keep returning a single
-vector; the layer was built by a helper function that takes no argument for
+layers that no index condition sets (a `while` loop, a generator, nested
+loops: the reason then gives the form to write); the layer was built by a helper function that takes no argument for
 it; or the helper's parameter cannot be added to its call unambiguously
 (`*args`/`**kwargs` at the call, a positional-only parameter).
 
