@@ -276,21 +276,25 @@ def _notebook(cells: list[str]) -> str:
         "metadata": {}, "nbformat": 4, "nbformat_minor": 4}, indent=1, sort_keys=True) + "\n"
 
 
+def _fix_notebook(cells: list[str]):
+    """Lints and fixes a notebook of a markdown cell and `cells`; returns the rewrite and the last cell's source."""
+    text = _notebook(cells)
+    findings = [f for g in graphs_from_notebook(text, path="nb.ipynb") for f in check(g)]
+    rewrite = rewrite_notebook(text, findings)
+    return rewrite, "".join(json.loads(rewrite.text)["cells"][-1]["source"])
+
+
 def test_loop_in_a_notebook_cell_is_fixed_in_place_and_the_notebook_stays_valid():
     import nbformat
 
     cells = ["import keras\ndepth = 3\n",
              "model = keras.Sequential([keras.Input((6, 3))])\nfor i in range(depth):\n"
              "    model.add(keras.layers.LSTM(8))\nmodel.add(keras.layers.Dense(1))\n"]
-    text = _notebook(cells)
-    findings = [f for g in graphs_from_notebook(text, path="nb.ipynb") for f in check(g)]
-    rewrite = rewrite_notebook(text, findings)
+    rewrite, fixed_cell = _fix_notebook(cells)
     assert rewrite.skipped == []
-    document = json.loads(rewrite.text)
     nbformat.validate(nbformat.reads(rewrite.text, as_version=4))
-    assert "".join(document["cells"][2]["source"]) == cells[1].replace(
-        "LSTM(8)", "LSTM(8, return_sequences=i < depth - 1)")
-    assert rewrite.text == _notebook([cells[0], "".join(document["cells"][2]["source"])])
+    assert fixed_cell == cells[1].replace("LSTM(8)", "LSTM(8, return_sequences=i < depth - 1)")
+    assert rewrite.text == _notebook([cells[0], fixed_cell])  # nothing else in the file changed
     after = [f for g in graphs_from_notebook(rewrite.text, path="nb.ipynb") for f in check(g)]
     assert [f for f in after if f.severity in ("error", "warning")] == []
 
@@ -299,11 +303,8 @@ def test_loop_without_index_in_a_notebook_cell_gets_enumerate():
     cells = ["import keras\nunits = [16, 8]\n",
              "model = keras.Sequential([keras.Input((6, 3))])\nfor u in units:\n"
              "    model.add(keras.layers.GRU(u))\nmodel.add(keras.layers.Dense(1))\n"]
-    text = _notebook(cells)
-    findings = [f for g in graphs_from_notebook(text, path="nb.ipynb") for f in check(g)]
-    document = json.loads(rewrite_notebook(text, findings).text)
-    assert "".join(document["cells"][2]["source"]) == cells[1].replace(
-        "for u in units:", "for i, u in enumerate(units):").replace(
+    _, fixed_cell = _fix_notebook(cells)
+    assert fixed_cell == cells[1].replace("for u in units:", "for i, u in enumerate(units):").replace(
         "GRU(u)", "GRU(u, return_sequences=i < len(units) - 1)")
 
 

@@ -236,7 +236,8 @@ def plan_loop_fix(loop: EnclosingLoop, argument: ast.expr | None, segment: Calla
         bound = iterable.args[-1]
         if isinstance(target, ast.Name):
             index, edits = target.id, []
-            if index == "_":
+            if index == "_" and not any(isinstance(n, ast.Name) and n.id == "_" and isinstance(n.ctx, ast.Load)
+                                        for n in ast.walk(node)):
                 index = _free_name(trees)
                 edits = [_span(target, index)]
             condition = f"{index} < {_minus_one(segment(bound), bound)}"
