@@ -218,6 +218,10 @@ CANNOT = {
     "helper_without_a_parameter": ("def block(units):\n    return keras.layers.LSTM(units)\n"
                                    "for i in range(3):\n    model.add(block(8))\n",
                                    "built by block(), which takes no argument", "return_sequences=i < 2"),
+    "flags_passed_in": ("def add_stack(model, units, flags):\n    for u, seq in zip(units, flags):\n"
+                        "        model.add(keras.layers.LSTM(u, return_sequences=seq))\n"
+                        "add_stack(model, [8, 4], [False, False])\n",
+                        "flags, the loop's list of flags", "flags = [True, True, ..., False]"),
     "nested_loops": ("for b in range(2):\n    for i in range(2):\n        model.add(keras.layers.LSTM(8))\n",
                      "runs more than once for one model", "return_sequences=k < total - 1"),
 }

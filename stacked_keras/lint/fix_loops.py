@@ -295,8 +295,8 @@ def _zip_flags(iterable: ast.Call, target: ast.expr, argument: ast.expr | None, 
     name = segment(flags_expression)
     wanted = "[" + ", ".join(["True"] * 2) + ", ..., False]"
     if flags is None or not same_part(flags):
-        return LoopPlan(reason=f"return_sequences comes from the loop's flags {name}, which is not a list of "
-                               "True/False written in the same file or cell",
+        return LoopPlan(reason=f"return_sequences comes from {name}, the loop's list of flags, which is not a "
+                               "list of True/False written once in the same file or cell",
                         pattern=f"{name} = {wanted} (True for every layer but the last)")
     count = len(flags.elts)
     edits = []
