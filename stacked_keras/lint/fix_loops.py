@@ -293,11 +293,10 @@ def _zip_flags(iterable: ast.Call, target: ast.expr, argument: ast.expr | None, 
     flags_expression = iterable.args[position]
     flags = _flag_list(flags_expression, trees)
     name = segment(flags_expression)
-    wanted = "[" + ", ".join(["True"] * 2) + ", ..., False]"
     if flags is None or not same_part(flags):
         return LoopPlan(reason=f"return_sequences comes from {name}, the loop's list of flags, which is not a "
                                "list of True/False written once in the same file or cell",
-                        pattern=f"{name} = {wanted} (True for every layer but the last)")
+                        pattern=f"{name} = [True, True, ..., False] (True for every layer but the last)")
     count = len(flags.elts)
     edits = []
     for k, element in enumerate(flags.elts):
