@@ -338,3 +338,19 @@ def test_fixed_loop_builds_in_keras_and_agrees_with_fix_model(name):
     assert [layer.return_sequences for layer in live.layers if hasattr(layer, "return_sequences")] == from_source
     live.build((None, 6, 3))
     assert keras.ops.shape(live(keras.ops.zeros((2, 6, 3)))) == (2, 1)
+
+
+def test_cli_fixes_a_loop_in_a_notebook_in_place(tmp_path, capsys):
+    import nbformat
+
+    from stacked_keras.cli import main
+
+    cells = ["import keras\n", "model = keras.Sequential([keras.Input((6, 3))])\nfor _ in range(2):\n"
+                               "    model.add(keras.layers.LSTM(8))\nmodel.add(keras.layers.Dense(1))\n"]
+    path = tmp_path / "train.ipynb"
+    path.write_text(_notebook(cells))
+    assert main(["lint", "--fix", "--select", "SK1", str(path)]) == 0
+    assert "Fixed 1 SK101 finding in 1 file." in capsys.readouterr().out
+    fixed = cells[1].replace("for _ in", "for i in").replace("LSTM(8)", "LSTM(8, return_sequences=i < 1)")
+    assert path.read_text() == _notebook([cells[0], fixed])
+    nbformat.validate(nbformat.read(str(path), as_version=4))
