@@ -97,7 +97,8 @@ FIXED = {
     ),
     "bidirectional_in_the_loop": (
         "for i in range(2):\n    model.add(keras.layers.Bidirectional(keras.layers.LSTM(8)))\n",
-        "for i in range(2):\n    model.add(keras.layers.Bidirectional(keras.layers.LSTM(8, return_sequences=i < 1)))\n",
+        "for i in range(2):\n"
+        "    model.add(keras.layers.Bidirectional(keras.layers.LSTM(8, return_sequences=i < 1)))\n",
     ),
     "one_per_line_arguments": (
         "for i in range(2):\n    model.add(keras.layers.LSTM(\n        8,\n        dropout=0.1,\n    ))\n",
@@ -112,7 +113,8 @@ FIXED = {
     ),
     "recurrent_layer_after_the_loop": (
         "for i in range(2):\n    model.add(keras.layers.LSTM(8))\nmodel.add(keras.layers.LSTM(4))\n",
-        "for i in range(2):\n    model.add(keras.layers.LSTM(8, return_sequences=True))\nmodel.add(keras.layers.LSTM(4))\n",
+        "for i in range(2):\n    model.add(keras.layers.LSTM(8, return_sequences=True))\n"
+        "model.add(keras.layers.LSTM(4))\n",
     ),
 }
 

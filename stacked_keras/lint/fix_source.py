@@ -37,9 +37,10 @@ A finding is skipped, never guessed, when the call cannot be changed safely:
 no recurrent layer call starts at its line and column; the layer's
 `return_sequences` comes from a `**config` dict; the same call builds several
 layers that no index condition sets (a `while` loop, a generator, nested
-loops: the reason then gives the form to write); the layer was built by a helper function that takes no argument for
-it; or the helper's parameter cannot be added to its call unambiguously
-(`*args`/`**kwargs` at the call, a positional-only parameter).
+loops: the reason then gives the form to write); the layer was built by a
+helper function that takes no argument for it; or the helper's parameter
+cannot be added to its call unambiguously (`*args`/`**kwargs` at the call, a
+positional-only parameter).
 
 Like the static front-end, the fixer imports neither TensorFlow nor Keras.
 """
@@ -175,13 +176,6 @@ def _safety(finding: Finding, layer_call: LayerCall | None, graphs: list[ModelGr
             return (f"the call at {where} also builds a layer ({node.name} in {graph.name}) that must keep "
                     "return_sequences=False; change the loop or helper by hand")
     return None
-
-
-def _loop_plan(finding: Finding, layer_call: LayerCall, graphs: list[ModelGraph], context: object) -> LoopPlan | None:
-    """The `LoopPlan` of a loop whose layers must not all return sequences, or None when they must."""
-    argument = (layer_call.argument if layer_call.return_sequences_from in ("call_argument", "parameter_default")
-                else OriginsMixin._return_sequences_expression(layer_call.call, layer_call.return_sequences_from))
-    return loop_plan(layer_call.loop, (finding.cell, finding.line, finding.column), argument, graphs, context)
 
 
 def _call_edits(layer_call: LayerCall, index: _TextIndex, to_local: object, newline: str,
@@ -322,7 +316,12 @@ def _plan(findings: list[Finding], front_end: SourceFrontEnd, graphs: list[Model
             continue
         layer_call = front_end.layer_calls.get((finding.cell, finding.line, finding.column))
         reason = _safety(finding, layer_call, graphs)
-        plan = _loop_plan(finding, layer_call, graphs, context) if reason is None else None
+        plan = None
+        if reason is None and layer_call.loop is not None:  # the index condition, when the loop's top must stay
+            source = layer_call.return_sequences_from
+            argument = (layer_call.argument if source in ("call_argument", "parameter_default")
+                        else OriginsMixin._return_sequences_expression(layer_call.call, source))
+            plan = loop_plan(layer_call.loop, (finding.cell, finding.line, finding.column), argument, graphs, context)
         if plan is not None and plan.reason is not None:
             reason = f"{plan.reason}; write {plan.pattern}"
         elif reason is not None and layer_call is not None and layer_call.return_sequences_from == "helper":
@@ -579,6 +578,7 @@ def rewrite_notebook(text: str, findings: Iterable[Finding]) -> SourceRewrite:
     if not findings:
         return rewrite
     front_end, graphs, program = analyse_notebook(text, problems=[])
+
     def to_local(line: int) -> int:
         return front_end.cell_position(line)[1]
 
