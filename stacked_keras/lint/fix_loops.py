@@ -220,6 +220,16 @@ def plan_loop_fix(loop: EnclosingLoop, argument: ast.expr | None, segment: Calla
 
     Returns:
         A `LoopPlan`: the value and edits, or the reason and the pattern.
+
+    Example:
+
+    >>> import ast
+    >>> source = "for u in units:\n    model.add(LSTM(u))\n"
+    >>> tree = ast.parse(source)
+    >>> plan = plan_loop_fix(EnclosingLoop(tree.body[0], None), None, lambda node: ast.get_source_segment(source, node),
+    ...                      [tree], lambda node: True)
+    >>> plan.value, [edit[-1] for edit in plan.edits]
+    ('i < len(units) - 1', ['i, u', 'enumerate(units)'])
     """
     node = loop.node
     if isinstance(node, ast.While):
