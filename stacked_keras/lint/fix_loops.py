@@ -224,7 +224,7 @@ def plan_loop_fix(loop: EnclosingLoop, argument: ast.expr | None, segment: Calla
     Example:
 
     >>> import ast
-    >>> source = "for u in units:\n    model.add(LSTM(u))\n"
+    >>> source = "for u in units:\\n    model.add(LSTM(u))\\n"
     >>> tree = ast.parse(source)
     >>> plan = plan_loop_fix(EnclosingLoop(tree.body[0], None), None, lambda node: ast.get_source_segment(source, node),
     ...                      [tree], lambda node: True)
