@@ -21,9 +21,10 @@ an iterable without a length, a `range` with a step, a layer made by a helper
 that takes no argument for it), `LoopPlan.reason` says why and
 `LoopPlan.pattern` gives the form to write by hand.
 
-`enclosing_loop` is what the source front-end records, per layer call, from
-the evaluator's running loops (`stacked_keras.lint.pyeval.Loop`). Like the
-rest of the static linter, this module imports neither TensorFlow nor Keras.
+The source front-end keeps, per layer call, the evaluator's running loops
+(`stacked_keras.lint.pyeval.Loop`); `enclosing_loop` picks the one whose body
+holds the call when the fixer asks (`LayerCall.loop`). Like the rest of the
+static linter, this module imports neither TensorFlow nor Keras.
 """
 
 from __future__ import annotations
@@ -86,9 +87,12 @@ class LoopPlan:
 
 
 def _contains(outer: ast.AST, inner: ast.AST) -> bool:
+    """Whether `inner` is in the body of loop `outer` (the same tree, not only the same lines)."""
     start = (outer.body[0].lineno, outer.body[0].col_offset)
     end = (outer.body[-1].end_lineno, outer.body[-1].end_col_offset)
-    return start <= (inner.lineno, inner.col_offset) and (inner.end_lineno, inner.end_col_offset) <= end
+    if not start <= (inner.lineno, inner.col_offset) or not (inner.end_lineno, inner.end_col_offset) <= end:
+        return False
+    return any(node is inner for statement in outer.body for node in ast.walk(statement))
 
 
 def enclosing_loop(loops: Iterable[object], call: ast.AST) -> EnclosingLoop | None:

@@ -78,8 +78,9 @@ class LayerCall:
         parameter: the user function's parameter that carries the value.
         function: the user function's name.
         reason: why the fixer cannot set the value here, or None.
-        loop: the innermost loop whose body holds `call`, when the layer
-            is built in one (`lint/fix_loops.py` writes its fix).
+        loops: the evaluator's loops running when the layer was built
+            (`stacked_keras.lint.pyeval.Loop`, innermost last); `loop` is
+            the one whose body holds `call`.
     """
 
     call: ast.Call
@@ -90,7 +91,15 @@ class LayerCall:
     parameter: str | None = None
     function: str | None = None
     reason: str | None = None
-    loop: EnclosingLoop | None = None
+    loops: tuple = ()
+
+    @property
+    def loop(self) -> EnclosingLoop | None:
+        """The innermost loop whose body holds `call` (the layer is built in it), or None.
+
+        Found when the fixer asks, not while the front-end runs (`lint/fix_loops.py`).
+        """
+        return enclosing_loop(self.loops, self.call) if self.loops else None
 
 
 class OriginsMixin:
@@ -102,9 +111,9 @@ class OriginsMixin:
         """Records the recurrent layer `template` built by `node`, and follows its value to its origin."""
         location = template.location
         cls = template.cls
-        loops = self.evaluator.loops
+        loops = tuple(self.evaluator.loops)
         self.layer_calls[(location.cell, location.line, location.column)] = LayerCall(
-            node, cls, source, location.cell, loop=enclosing_loop(loops, node) if loops else None)
+            node, cls, source, location.cell, loops=loops)
         expression = self._return_sequences_expression(node, source)
         origin = self._parameter_origin(expression.id) if isinstance(expression, ast.Name) else None
         if origin is not None:
@@ -115,7 +124,7 @@ class OriginsMixin:
             self.layer_calls[(where.cell, where.line, where.column)] = LayerCall(
                 call, cls, origin.kind, where.cell,
                 argument=origin.argument, parameter=origin.parameter, function=origin.function,
-                reason=origin.reason, loop=enclosing_loop(loops, call) if loops else None)
+                reason=origin.reason, loops=loops)
 
     @staticmethod
     def _return_sequences_expression(node: ast.Call, source: str) -> ast.expr | None:
@@ -253,8 +262,7 @@ class OriginsMixin:
             if template.cls in RECURRENT_LAYERS:
                 key = (location.cell, location.line, location.column)
                 if key not in self.layer_calls:
-                    loops = self.evaluator.loops
                     self.layer_calls[key] = LayerCall(call, template.cls, "helper", location.cell, function=function,
-                                                      loop=enclosing_loop(loops, call) if loops else None)
+                                                      loops=tuple(self.evaluator.loops))
             template = template.wrapped
 
