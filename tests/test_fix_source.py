@@ -289,7 +289,9 @@ def test_loop_call_is_fixed_when_every_layer_it_builds_feeds_a_recurrent_layer()
     assert broken_findings(graphs_from_python(after)) == []
 
 
-def test_loop_call_whose_last_layer_must_return_a_vector_is_skipped():
+def test_loop_call_whose_last_layer_must_return_a_vector_gets_the_index_condition():
+    # Issue 12 item 5 changed this on purpose: it used to be skipped ("lstm_2 in model ... must keep
+    # return_sequences=False"); the loop is now numbered and only its last layer returns a vector.
     source = textwrap.dedent("""
         import keras
         model = keras.Sequential()
@@ -300,10 +302,25 @@ def test_loop_call_whose_last_layer_must_return_a_vector_is_skipped():
     findings = broken_findings(graphs_from_python(source))
     assert {(f.line, f.column) for f in findings} == {(5, 15)}  # the three layers share one call
     rewrite = rewrite_python_source(source, findings)
-    assert rewrite.text == source
-    assert rewrite.applied == []
-    assert len(rewrite.skipped) == 2
-    assert all("lstm_2 in model) that must keep return_sequences=False" in reason for _, reason in rewrite.skipped)
+    assert rewrite.text == source.replace(
+        "for units in [64, 32, 16]:\n    model.add(keras.layers.LSTM(units))",
+        "for i, units in enumerate([64, 32, 16]):\n    model.add(keras.layers.LSTM(units, return_sequences=i < 2))")
+    assert len(rewrite.applied) == 2 and rewrite.skipped == []
+    assert broken_findings(graphs_from_python(rewrite.text)) == []
+
+
+def test_loop_call_whose_layers_differ_otherwise_is_skipped_with_the_reason():
+    source = textwrap.dedent("""
+        import keras
+        model = keras.Sequential()
+        for block in range(2):
+            for units in [64, 32]:
+                model.add(keras.layers.LSTM(units))
+        model.add(keras.layers.Dense(1))
+    """)
+    rewrite = rewrite_python_source(source, broken_findings(graphs_from_python(source)))
+    assert rewrite.text == source and rewrite.applied == []
+    assert all("runs more than once for one model" in reason for _, reason in rewrite.skipped)
 
 
 def test_return_sequences_from_a_config_dict_is_skipped():
@@ -474,12 +491,13 @@ def test_fixing_removes_every_broken_connection_it_does_not_skip(statements):
     assert len(rewrite.applied) + len(rewrite.skipped) == len(findings)
     if not findings:
         assert rewrite.text == source
-    # only the lines holding a fixed call changed
+    # only the lines holding a fixed call changed, and the header of a loop whose index the fix uses
     added = Counter(rewrite.text.splitlines()) - Counter(source.splitlines())
+    loop_header = "for i in range(2):"  # was `for _ in range(2):`
     assert all(line.strip().startswith(("model.add(", "return_sequences=True", "activation=", "dropout="))
-               for line in added)
-    assert all("return_sequences=True" in line or line.strip().startswith(("activation=", "dropout="))
-               for line in added)
+               or line == loop_header for line in added)
+    assert all(("return_sequences=True" in line or "return_sequences=i < 1" in line) or line == loop_header
+               or line.strip().startswith(("activation=", "dropout=")) for line in added)
 
 
 def test_fix_clears_what_the_linter_rules_report(tmp_path):

@@ -62,6 +62,35 @@ MODELS = {
         """,
         [], set(),
     ),
+    # Built in loops: one call, several layers (named lstm, lstm_1, ... by the front-end, as Keras does).
+    "loop_stack": (
+        """
+        x = inputs
+        for i in range(3):
+            x = keras.layers.LSTM(4)(x)
+        outputs = keras.layers.Dense(1)(x)
+        """,
+        ["SK101", "SK101"], {"lstm", "lstm_1"},
+    ),
+    "loop_over_units_then_a_final_gru": (
+        """
+        x = inputs
+        for units in [8, 4]:
+            x = keras.layers.GRU(units)(x)
+        outputs = keras.layers.GRU(2, name="top")(x)
+        """,
+        ["SK101", "SK101"], {"gru", "gru_1"},
+    ),
+    "loop_already_right": (
+        """
+        x = inputs
+        depth = 3
+        for i in range(depth):
+            x = keras.layers.LSTM(4, return_sequences=i < depth - 1)(x)
+        outputs = keras.layers.Dense(1)(x)
+        """,
+        [], set(),
+    ),
 }
 
 
@@ -106,6 +135,19 @@ def test_fixed_concatenate_model_builds_in_keras():
     exec(compile(fixed, "model.py", "exec"), namespace)  # noqa: S102 - our own table
     model = namespace["model"]
     assert tuple(model.output.shape) == (None, 4)
+
+
+@pytest.mark.parametrize("name", ["loop_stack", "loop_over_units_then_a_final_gru"])
+def test_fixed_loop_model_builds_in_keras_as_fix_model_plans_it(name):
+    source = _source(MODELS[name][0])
+    graph = _graph(source)
+    fixed = rewrite_python_source(source, check(graph)).text
+    namespace: dict = {}
+    exec(compile(fixed, "model.py", "exec"), namespace)  # noqa: S102 - our own table
+    model = namespace["model"]
+    in_keras = [layer.return_sequences for layer in model.layers if hasattr(layer, "return_sequences")]
+    planned = plan_fix(graph).return_sequences
+    assert in_keras == [node.id in planned for node in graph.nodes if node.is_recurrent]
 
 
 def test_plan_fix_does_not_walk_through_add_into_a_sequence():

@@ -119,11 +119,12 @@ def add_commands(subparsers: Any) -> None:
     rules_parser.set_defaults(handler=run_rules)
 
 
-def _apply_fixes(report: Any) -> tuple[list[str], int]:
+def _apply_fixes(report: Any) -> tuple[list[str], int, list[str]]:
     """Rewrites source files for their SK101 findings.
 
     Returns:
-        The files changed, and how many SK101 findings were fixed in them.
+        The files changed, how many SK101 findings were fixed in them, and
+        one line per place left alone saying why (and the form to write).
     """
     from stacked_keras.lint import SOURCE_SUFFIXES
     from stacked_keras.lint.fix_source import rewrite_file
@@ -135,6 +136,7 @@ def _apply_fixes(report: Any) -> tuple[list[str], int]:
             by_path[finding.path].append(finding)
     changed = []
     applied = 0
+    not_fixed: dict[str, None] = {}
     for path, findings in by_path.items():
         try:
             rewrite = rewrite_file(path, findings)
@@ -144,7 +146,10 @@ def _apply_fixes(report: Any) -> tuple[list[str], int]:
         if rewrite.applied:
             changed.append(path)
             applied += len(rewrite.applied)
-    return changed, applied
+        for finding, reason in rewrite.skipped:
+            cell = f"cell {finding.cell}:" if finding.cell is not None else ""
+            not_fixed[f"{path}:{cell}{finding.line}:{finding.column}: not fixed: {reason}"] = None
+    return changed, applied, list(not_fixed)
 
 
 def _excluded_note(paths: list[str], source: str | None) -> str:
@@ -184,13 +189,14 @@ def run_lint(args: argparse.Namespace) -> int:
         print(_excluded_note(report.excluded, settings.source), file=sys.stderr)
     notes: list[str] = []
     if args.fix:
-        changed, fixed = _apply_fixes(report)
+        changed, fixed, not_fixed = _apply_fixes(report)
         if changed:
             report = lint(paths, settings=settings)  # the report shows what remains
         notes.append(
             f"Fixed {fixed} SK101 finding{'s' if fixed != 1 else ''} "
             f"in {len(changed)} file{'s' if len(changed) != 1 else ''}."
         )
+        notes.extend(not_fixed)
 
     if args.format == "json":
         text = report.to_json()

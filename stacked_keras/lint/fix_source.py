@@ -15,7 +15,11 @@ points at:
   function analysed on its own, the parameter's default is replaced;
 - otherwise `return_sequences=True` is inserted after the last argument,
   keeping a trailing comma, and on a line of its own (same indentation) when
-  the arguments are written one per line.
+  the arguments are written one per line;
+- a call in a loop whose last layer must keep its last state gets the loop's
+  index condition instead of `True` (`return_sequences=i < depth - 1`,
+  numbering a loop with `enumerate` when it has no index, or setting a list
+  of flags): `lint/fix_loops.py`.
 
 Every fix is checked before it is kept: the edited file (each edited cell,
 for notebooks) must still parse, and analysed again, every layer built at
@@ -32,10 +36,11 @@ reproduced, nbformat's otherwise) and every other cell and output.
 A finding is skipped, never guessed, when the call cannot be changed safely:
 no recurrent layer call starts at its line and column; the layer's
 `return_sequences` comes from a `**config` dict; the same call builds several
-layers (a loop, a helper) and one of them must keep returning a single
-vector; the layer was built by a helper function that takes no argument for
-it; or the helper's parameter cannot be added to its call unambiguously
-(`*args`/`**kwargs` at the call, a positional-only parameter).
+layers that no index condition sets (a `while` loop, a generator, nested
+loops: the reason then gives the form to write); the layer was built by a
+helper function that takes no argument for it; or the helper's parameter
+cannot be added to its call unambiguously (`*args`/`**kwargs` at the call, a
+positional-only parameter).
 
 Like the static front-end, the fixer imports neither TensorFlow nor Keras.
 """
@@ -59,7 +64,9 @@ from stacked_keras.graph import LayerNode, ModelGraph
 from stacked_keras.keras_catalogue import POSITIONAL_ARGUMENTS as _POSITIONAL
 from stacked_keras.lint.files import read_regular_file
 from stacked_keras.lint.findings import Finding, UnreadableInput
-from stacked_keras.lint.semantics import GraphView, last_state_destinations
+from stacked_keras.lint.fix_loops import LoopPlan, as_planned, built_at, feeds_recurrent as _feeds_recurrent, \
+    loop_plan, needs_condition
+from stacked_keras.lint.source_origins import OriginsMixin
 from stacked_keras.lint.from_source import (
     LayerCall,
     SourceFrontEnd,
@@ -134,11 +141,6 @@ def _newline_of(text: str) -> str:
     return match.group(0) if match else "\n"
 
 
-def _feeds_recurrent(graph: ModelGraph, node: LayerNode) -> bool:
-    """Whether the node's last state reaches a recurrent layer, as the rules see it (SK101)."""
-    return any(reshape is None for _, reshape in last_state_destinations(GraphView(graph), node.id))
-
-
 def _where(finding: Finding) -> str:
     return f"line {finding.line}, column {finding.column}" + (
         f" of cell {finding.cell}" if finding.cell is not None else "")
@@ -160,18 +162,16 @@ def _safety(finding: Finding, layer_call: LayerCall | None, graphs: list[ModelGr
     if source == "call_argument" and layer_call.argument is None and layer_call.reason is not None:
         return (f"the layer at {where} takes return_sequences from parameter {layer_call.parameter} of "
                 f"{layer_call.function}(), and {layer_call.reason}; set it by hand")
-    key = (finding.cell, finding.line, finding.column)
-    built = []
-    for graph in graphs:
-        for node in graph.nodes:
-            core = node.core
-            location = core.location
-            if location is not None and (location.cell, location.line, location.column) == key:
-                built.append((graph, node, core))
+    built = built_at((finding.cell, finding.line, finding.column), graphs)
     if not built:
         return f"no model built in this file uses the layer at {where}"
-    for graph, node, core in built:
-        value = core.get("return_sequences", False)
+    if layer_call.loop is not None and len(built) > 1:
+        if needs_condition(built) is None:
+            return (f"the loop at line {layer_call.loop.node.lineno} builds layers at {where} that must differ in "
+                    "another way than all but the last returning sequences; set return_sequences by hand")
+        return None
+    for graph, node in built:
+        value = node.core.get("return_sequences", False)
         if value is not False:
             return f"the layer at {where} does not return a single vector (return_sequences={value!r})"
         if not _feeds_recurrent(graph, node):
@@ -180,34 +180,43 @@ def _safety(finding: Finding, layer_call: LayerCall | None, graphs: list[ModelGr
     return None
 
 
-def _call_edits(layer_call: LayerCall, index: _TextIndex, to_local: object, newline: str) -> list[tuple[int, int, str]]:
+def _call_edits(layer_call: LayerCall, index: _TextIndex, to_local: object, newline: str,
+                plan: LoopPlan | None = None) -> list[tuple[int, int, str]]:
     """The text edits that make one layer return sequences.
 
     Replaces the expression that gives `return_sequences` (the keyword's
     value, `RNN(cell, False)`'s argument, a helper's argument at its call, a
-    parameter's default) with `True`, or adds the keyword to the call.
+    parameter's default) with `True`, or adds the keyword to the call. For a
+    loop whose last layer must keep its last state, `plan` gives the value
+    (`i < depth - 1`) and the other edits (the loop header, the flags).
     """
     call = layer_call.call
 
     def at(line: int, column: int) -> int:
         return index.offset(to_local(line), column)
 
+    extra = [(at(line, column), at(end_line, end_column), text)
+             for line, column, end_line, end_column, text in (plan.edits if plan is not None else [])]
+    if plan is not None and plan.value is None:
+        return extra
+    value = plan.value if plan is not None else "True"
+
     def replace(expression: ast.expr) -> list[tuple[int, int, str]]:
-        return [(at(expression.lineno, expression.col_offset),
-                 at(expression.end_lineno, expression.end_col_offset), "True")]
+        return extra + [(at(expression.lineno, expression.col_offset),
+                         at(expression.end_lineno, expression.end_col_offset), value)]
 
     source = layer_call.return_sequences_from
     if source in ("call_argument", "parameter_default"):
         if layer_call.argument is not None:
             return replace(layer_call.argument)
-        return _keyword_insertion(call, f"{layer_call.parameter}=True", index, to_local, newline)
+        return extra + _keyword_insertion(call, f"{layer_call.parameter}={value}", index, to_local, newline)
     for keyword in call.keywords:
         if keyword.arg == "return_sequences":
             return replace(keyword.value)
     if source == "positional":
         position = _POSITIONAL[layer_call.cls].index("return_sequences")
         return replace(call.args[position])
-    return _keyword_insertion(call, "return_sequences=True", index, to_local, newline)
+    return extra + _keyword_insertion(call, f"return_sequences={value}", index, to_local, newline)
 
 
 def _keyword_insertion(call: ast.Call, keyword: str, index: _TextIndex, to_local: object,
@@ -270,6 +279,7 @@ def _keyword_insertion(call: ast.Call, keyword: str, index: _TextIndex, to_local
 
 
 def _apply_edits(text: str, edits: list[tuple[int, int, str]]) -> str:
+    edits = list(dict.fromkeys(edits))  # two layers of one loop share its header's edit
     for start, end, replacement in sorted(edits, key=lambda edit: (edit[0], edit[1]), reverse=True):
         text = text[:start] + replacement + text[end:]
     return text
@@ -277,6 +287,7 @@ def _apply_edits(text: str, edits: list[tuple[int, int, str]]) -> str:
 
 def _moved(offset: int, edits: list[tuple[int, int, str]]) -> int:
     """Where a position before or outside every edit is once the edits are made."""
+    edits = list(dict.fromkeys(edits))
     return offset + sum(len(replacement) - (end - start) for start, end, replacement in edits if end <= offset
                         and not (start == end == offset))
 
@@ -294,10 +305,11 @@ class _Fix:
     part: int | None
     key: tuple[int, int]
     edits: list[tuple[int, int, str]] = field(default_factory=list)
+    plan: LoopPlan | None = None
 
 
 def _plan(findings: list[Finding], front_end: SourceFrontEnd, graphs: list[ModelGraph],
-          rewrite: SourceRewrite) -> list[_Fix]:
+          rewrite: SourceRewrite, context: object) -> list[_Fix]:
     """The places to change, each with the findings (by position) it fixes; the rest is skipped."""
     planned: dict[int, _Fix] = {}
     for position, finding in enumerate(findings):
@@ -306,12 +318,24 @@ def _plan(findings: list[Finding], front_end: SourceFrontEnd, graphs: list[Model
             continue
         layer_call = front_end.layer_calls.get((finding.cell, finding.line, finding.column))
         reason = _safety(finding, layer_call, graphs)
+        plan = None
+        if reason is None and layer_call.loop is not None:  # the index condition, when the loop's top must stay
+            source = layer_call.return_sequences_from
+            argument = (layer_call.argument if source in ("call_argument", "parameter_default")
+                        else OriginsMixin._return_sequences_expression(layer_call.call, source))
+            plan = loop_plan(layer_call.loop, (finding.cell, finding.line, finding.column), argument, graphs, context)
+        if plan is not None and plan.reason is not None:
+            reason = f"{plan.reason}; write {plan.pattern}"
+        elif reason is not None and layer_call is not None and layer_call.return_sequences_from == "helper":
+            hint = loop_plan(layer_call.loop, (finding.cell, finding.line, finding.column), None, graphs, context)
+            reason += f"; the loop needs {hint.pattern} there" if hint is not None and not hint.reason else ""
         if reason is not None:
             rewrite.skipped.append((finding, reason))
             continue
         fix = planned.get(id(layer_call))
         if fix is None:
-            planned[id(layer_call)] = _Fix(layer_call, [position], finding.cell, (finding.line, finding.column))
+            planned[id(layer_call)] = _Fix(layer_call, [position], finding.cell, (finding.line, finding.column),
+                                           plan=plan)
         else:
             fix.findings.append(position)
     return list(planned.values())
@@ -382,7 +406,7 @@ def _settle(fixes: list[_Fix], findings: list[Finding], sources: dict[int | None
                 location = node.core.location
                 if location is not None and node.is_recurrent:
                     settings.setdefault((location.cell, location.line, location.column), []).append(
-                        node.core.get("return_sequences", False))
+                        (node.core.get("return_sequences", False), graph, node))
         failed = []
         for fix in kept:
             part_edits = [e for other in kept if other.part == fix.part for e in other.edits]
@@ -393,7 +417,8 @@ def _settle(fixes: list[_Fix], findings: list[Finding], sources: dict[int | None
             new_line = bisect.bisect_right(new_index.starts, offset)
             new_key = (fix.part, new_line, offset - new_index.starts[new_line - 1] + 1)
             values = settings.get(new_key, [])
-            if not values or not all(value is True for value in values):
+            if not values or not all(as_planned(*value) if fix.plan is not None else value[0] is True
+                                     for value in values):
                 failed.append(fix)
         if not failed:
             break
@@ -404,6 +429,12 @@ def _settle(fixes: list[_Fix], findings: list[Finding], sources: dict[int | None
     applied = sorted(position for fix in kept for position in fix.findings)
     rewrite.applied.extend(findings[position] for position in applied)
     return edited(kept)
+
+
+def _segment(index: _TextIndex, node: ast.AST, to_local: object) -> str:
+    """The source text of a node, as written."""
+    return index.text[index.offset(to_local(node.lineno), node.col_offset):
+                      index.offset(to_local(node.end_lineno), node.end_col_offset)]
 
 
 def _python_parse_error(part: int | None, text: str) -> str | None:
@@ -458,9 +489,10 @@ def rewrite_python_source(text: str, findings: Iterable[Finding]) -> SourceRewri
     front_end, graphs = analyse_python(body)
     index = _TextIndex(body)
     newline = _newline_of(body)
-    fixes = _plan(findings, front_end, graphs, rewrite)
+    fixes = _plan(findings, front_end, graphs, rewrite, lambda: (
+        [ast.parse(body)], lambda node: _segment(index, node, lambda line: line), lambda node: None))
     for fix in fixes:
-        fix.edits = _call_edits(fix.layer_call, index, lambda line: line, newline)
+        fix.edits = _call_edits(fix.layer_call, index, lambda line: line, newline, fix.plan)
     if not fixes:
         return rewrite
     new_sources = _settle(fixes, findings, {None: body}, _python_parse_error,
@@ -548,16 +580,23 @@ def rewrite_notebook(text: str, findings: Iterable[Finding]) -> SourceRewrite:
     if not findings:
         return rewrite
     front_end, graphs, program = analyse_notebook(text, problems=[])
-    fixes = _plan(findings, front_end, graphs, rewrite)
 
     def to_local(line: int) -> int:
         return front_end.cell_position(line)[1]
+
+    def part_of(node: ast.AST) -> int | None:
+        return front_end.cell_position(node.lineno)[0]
+
+    def segment(node: ast.AST) -> str:
+        return _segment(_TextIndex(program.sources[part_of(node)][1]), node, to_local)
+
+    fixes = _plan(findings, front_end, graphs, rewrite, lambda: (program.modules, segment, part_of))
 
     sources = {}
     for fix in fixes:
         _, source = program.sources[fix.part]
         sources[fix.part] = source
-        fix.edits = _call_edits(fix.layer_call, _TextIndex(source), to_local, "\n")
+        fix.edits = _call_edits(fix.layer_call, _TextIndex(source), to_local, "\n", fix.plan)
     if not fixes:
         return rewrite
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from stacked_keras.graph import LayerNode, Location
 from stacked_keras.keras_catalogue import POSITIONAL_ARGUMENTS as _POSITIONAL, RECURRENT_LAYERS
+from stacked_keras.lint.fix_loops import EnclosingLoop, enclosing_loop
 from stacked_keras.lint.pyeval import MAX_CALL_DEPTH, Frame, FunctionValue, Scope
 from stacked_keras.lint.source_values import LayerValue
 
@@ -79,6 +80,9 @@ class LayerCall:
         parameter: the user function's parameter that carries the value.
         function: the user function's name.
         reason: why the fixer cannot set the value here, or None.
+        loops: the evaluator's loops running when the layer was built
+            (`stacked_keras.lint.pyeval.Loop`, innermost last); `loop` is
+            the one whose body holds `call`.
     """
 
     call: ast.Call
@@ -89,6 +93,15 @@ class LayerCall:
     parameter: str | None = None
     function: str | None = None
     reason: str | None = None
+    loops: tuple = ()
+
+    @property
+    def loop(self) -> EnclosingLoop | None:
+        """The innermost loop whose body holds `call` (the layer is built in it), or None.
+
+        Found when the fixer asks, not while the front-end runs (`lint/fix_loops.py`).
+        """
+        return enclosing_loop(self.loops, self.call) if self.loops else None
 
 
 class OriginsMixin:
@@ -100,17 +113,20 @@ class OriginsMixin:
         """Records the recurrent layer `template` built by `node`, and follows its value to its origin."""
         location = template.location
         cls = template.cls
-        self.layer_calls[(location.cell, location.line, location.column)] = LayerCall(node, cls, source, location.cell)
+        loops = tuple(self.evaluator.loops)
+        self.layer_calls[(location.cell, location.line, location.column)] = LayerCall(
+            node, cls, source, location.cell, loops=loops)
         expression = self._return_sequences_expression(node, source)
         origin = self._parameter_origin(expression.id) if isinstance(expression, ast.Name) else None
         if origin is not None:
             where = origin.location
             template.location = where
             self._traced.add(id(template))
+            call = origin.call if origin.call is not None else node
             self.layer_calls[(where.cell, where.line, where.column)] = LayerCall(
-                origin.call if origin.call is not None else node, cls, origin.kind, where.cell,
+                call, cls, origin.kind, where.cell,
                 argument=origin.argument, parameter=origin.parameter, function=origin.function,
-                reason=origin.reason)
+                reason=origin.reason, loops=loops)
 
     @staticmethod
     def _return_sequences_expression(node: ast.Call, source: str) -> ast.expr | None:
@@ -248,6 +264,7 @@ class OriginsMixin:
             if template.cls in RECURRENT_LAYERS:
                 key = (location.cell, location.line, location.column)
                 if key not in self.layer_calls:
-                    self.layer_calls[key] = LayerCall(call, template.cls, "helper", location.cell, function=function)
+                    self.layer_calls[key] = LayerCall(call, template.cls, "helper", location.cell, function=function,
+                                                      loops=tuple(self.evaluator.loops))
             template = template.wrapped
 

@@ -9,7 +9,11 @@ from __future__ import annotations
 from stacked_keras.lint.findings import Finding
 from stacked_keras.lint.rules.codes import CODES
 from stacked_keras.lint.rules.finding_builder import _finding, _join, _label, _target_label
-from stacked_keras.lint.semantics import GraphView as _GraphView, vector_feeders as _vector_feeders
+from stacked_keras.lint.semantics import (
+    GraphView as _GraphView,
+    last_state_destinations as _last_state_destinations,
+    vector_feeders as _vector_feeders,
+)
 
 __all__ = ["CODE", "PAGE", "check"]
 
@@ -80,6 +84,15 @@ model = keras.Sequential([
 `stacked-keras lint --fix` makes this change in source files and
 `stacked_keras.fix(model)` in a live model; `stacked_keras.deep_lstm` builds
 stacks that are right from the start.
+
+A stack built in a loop needs every layer but the last to return sequences
+(unless something recurrent follows the loop): `return_sequences=True` in the
+loop would break the top layer too. Use the loop's index:
+```python
+for i in range(depth):
+    model.add(keras.layers.LSTM(32, return_sequences=i < depth - 1))
+```
+`--fix` writes this form (`enumerate` for a loop over a list of units).
 """
 
 
@@ -98,9 +111,31 @@ def _check_broken_vertical_connection(view: _GraphView) -> list[Finding]:
             f"{names}, which {verb} a sequence: the vertical connection between layer "
             f"{below} and layer {below + 1} is broken."
         )
-        fix = f"Set return_sequences=True on {_target_label(view, r)}."
+        if _built_in_loop_with_top(view, r):
+            fix = (f"{_target_label(view, r)} comes from a call that builds several layers (a loop), and the last "
+                   "of them must keep returning its last state: pass return_sequences=i < n - 1 in the loop (i its "
+                   "index, n its number of iterations), or run stacked-keras lint --fix.")
+        else:
+            fix = f"Set return_sequences=True on {_target_label(view, r)}."
         findings.append(_finding(rule, view, r, message, fix))
     return findings
+
+
+def _built_in_loop_with_top(view: _GraphView, r: int) -> bool:
+    """Whether another layer made by r's call (a loop) must keep returning its last state.
+
+    Source models only: the layers one call in a loop builds share its
+    location; one of them that feeds no recurrent layer is the stack's top.
+    """
+    location = getattr(view.core(r), "location", None)
+    if location is None or location.line is None:
+        return False
+    for i in range(len(view.nodes)):
+        other = getattr(view.core(i), "location", None)
+        if i != r and view.is_recurrent(i) and other == location and not any(
+                reshape is None for _, reshape in _last_state_destinations(view, i)):
+            return True
+    return False
 
 
 check = _check_broken_vertical_connection
