@@ -114,21 +114,28 @@ class _OnnxRuntimeRunner:
 
     A recurrent node is a chain of small matrix products, one per timestep,
     so onnxruntime's intra-op threads synchronise at every step of every
-    layer. Splitting the batch instead (one part per thread, each run by a
-    single-threaded session at the same time; onnxruntime releases the GIL
-    while it runs) needs no synchronisation at all. Batches too small to
-    split run on a session with every thread. Every sample is computed on
-    its own, so the split changes a result by float rounding at most.
+    layer. Splitting the batch instead (one part per thread, up to 4 parts,
+    each run by its own call at the same time; onnxruntime releases the GIL
+    while it runs) needs no synchronisation between the parts. With more
+    than 4 threads each part gets a session with its share of them; with
+    at most 4 the parts share one single-threaded session. Batches too
+    small to split run on a session with every thread. Every sample is
+    computed on its own, so the split changes a result by float rounding
+    at most.
     """
 
     def __init__(self, module: Any, path: pathlib.Path, threads: int | None) -> None:
         self._module, self._path = module, path
         self._threads = threads or os.cpu_count() or 1
-        self.workers = _workers(threads)
-        self._split = self._session(1)
-        self.input_names = [i.name for i in self._split.get_inputs()]
-        self.output_names = [o.name for o in self._split.get_outputs()]
-        self._whole: Any = None if self.workers > 1 else self._split
+        self.workers = _workers(self._threads)
+        share = self._threads // self.workers
+        first = self._session(share)
+        self._parts = [first] * self.workers if share == 1 else [first] + [
+            self._session(share) for _ in range(self.workers - 1)
+        ]
+        self.input_names = [i.name for i in first.get_inputs()]
+        self.output_names = [o.name for o in first.get_outputs()]
+        self._whole: Any = first if self.workers == 1 else None
         self._pool: Any = None
 
     def _session(self, threads: int) -> Any:
@@ -152,8 +159,8 @@ class _OnnxRuntimeRunner:
             self._pool = concurrent.futures.ThreadPoolExecutor(self.workers, "onnxruntime-part")
         parts = [np.array_split(a, split) for a in arrays]
         futures = [
-            self._pool.submit(self._run, self._split, [np.ascontiguousarray(p[index]) for p in parts])
-            for index in range(split)
+            self._pool.submit(self._run, session, [np.ascontiguousarray(p[index]) for p in parts])
+            for index, session in enumerate(self._parts)
         ]
         results = [future.result() for future in futures]
         return [np.concatenate([r[i] for r in results]) for i in range(len(self.output_names))]
