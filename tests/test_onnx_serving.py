@@ -98,6 +98,21 @@ def test_bf16_is_opt_in_and_reports_its_deviation_or_is_refused(exported):
     assert 0.0 <= deviation < 0.1
 
 
+def test_bf16_is_refused_on_a_cpu_without_bf16(exported, monkeypatch):
+    """This machine has bf16, so a CPU without it is stood in for by its capability list."""
+    ov = pytest.importorskip("openvino")
+    real = ov.Core.get_property
+
+    def without_bf16(core, device, name, *rest):
+        value = real(core, device, name, *rest)
+        return [c for c in value if c != "BF16"] if name == "OPTIMIZATION_CAPABILITIES" else value
+
+    monkeypatch.setattr(ov.Core, "get_property", without_bf16)
+    with pytest.raises(RuntimeError, match=r"needs a CPU with bf16 support.*use precision='fp32'"):
+        onnx_session(exported[1], precision="bf16")
+    assert onnx_session(exported[1], runtime="openvino").precision == "fp32"
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [
