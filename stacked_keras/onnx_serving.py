@@ -64,7 +64,7 @@ class OnnxSession:
         runtime: `"openvino"` or `"onnxruntime"` (`"auto"` is resolved by
             `onnx_session`).
         precision: `"fp32"` or `"bf16"` (OpenVINO only).
-        threads: CPU threads for inference; `None` lets the runtime choose.
+        threads: CPU threads for inference; `None` means every core.
     """
 
     def __init__(self, path: pathlib.Path, runtime: str, precision: str, threads: int | None) -> None:
