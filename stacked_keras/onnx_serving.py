@@ -173,9 +173,11 @@ class _OpenVinoRunner:
     ones, and a batch split across CPU streams (one infer request per
     stream, run at once) faster than one request using every thread. So the
     first `MAX_SPECIALISED` distinct input shapes each get a compilation of
-    their own, with the batch split evenly across `streams` requests when it
-    divides; later shapes run on one dynamic-shape compilation. Splitting a
-    batch changes no result: every sample is computed on its own.
+    their own, with the batch split evenly across `streams` requests (a
+    batch that does not divide is topped up with copies of its last sample,
+    whose outputs are dropped); later shapes run on one dynamic-shape
+    compilation. Splitting a batch changes no result: every sample is
+    computed on its own.
     """
 
     MAX_SPECIALISED = 8
@@ -222,17 +224,24 @@ class _OpenVinoRunner:
         return requests, split
 
     def __call__(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
+        batch = arrays[0].shape[0] if arrays[0].ndim else 0
+        padding = -batch % _split_count(arrays, self.streams, divides=False)
+        if padding:  # copies of the last sample make the batch divide; their outputs are dropped
+            arrays = [np.concatenate([a, np.repeat(a[-1:], padding, axis=0)]) for a in arrays]
         requests, split = self._requests_for(arrays)
         count = len(self.output_names)
         if split == 1:
             requests[0].infer(arrays)
-            return [np.array(requests[0].get_output_tensor(i).data) for i in range(count)]
-        parts = [np.split(a, split) for a in arrays]
-        for index, request in enumerate(requests):
-            request.start_async([np.ascontiguousarray(p[index]) for p in parts])
-        for request in requests:
-            request.wait()
-        return [np.concatenate([np.array(r.get_output_tensor(i).data) for r in requests]) for i in range(count)]
+            outputs = [np.array(requests[0].get_output_tensor(i).data) for i in range(count)]
+        else:
+            parts = [np.split(a, split) for a in arrays]
+            for index, request in enumerate(requests):
+                request.start_async([np.ascontiguousarray(p[index]) for p in parts])
+            for request in requests:
+                request.wait()
+            outputs = [np.concatenate([np.array(r.get_output_tensor(i).data) for r in requests])
+                       for i in range(count)]
+        return [output[:batch] for output in outputs] if padding else outputs
 
 
 def onnx_session(
@@ -259,13 +268,14 @@ def onnx_session(
     Both runtimes split a batch into one part per thread (up to 4), run at
     the same time: a recurrent node is a chain of small per-timestep matrix
     products, and threads sharing one part would synchronise at every step.
-    onnxruntime splits any batch of at least that many samples (a smaller
-    one runs whole, on every thread). OpenVINO splits a batch that divides
-    evenly, across CPU streams, and the first call at each new input shape
-    compiles the model for that shape (about 0.3 s for the 3 x 128
-    benchmark stack here), up to 8 shapes; later shapes run on a
-    dynamic-shape compilation. Samples are computed independently, so none
-    of this changes a result beyond float rounding.
+    A batch of fewer samples than parts runs whole, on every thread.
+    OpenVINO runs the parts on CPU streams (topping a batch that does not
+    divide up with copies of its last sample, dropped from the outputs),
+    and the first call at each new input shape compiles the model for that
+    shape (about 0.3 s for the 3 x 128 benchmark stack here), up to 8
+    shapes; later shapes run on a dynamic-shape compilation. Samples are
+    computed independently, so none of this changes a result beyond float
+    rounding.
 
     Returns:
         An `OnnxSession`, called as `session(x)` with NumPy arrays.

@@ -35,14 +35,15 @@ def test_session_matches_keras_in_fp32(exported, runtime):
 
 @pytest.mark.parametrize("batch", [4, 5, 1])
 def test_openvino_split_across_streams_matches_keras(exported, batch):
-    """Even batches are split across two streams, odd ones run whole: both equal Keras."""
+    """Batches of two or more are split across two streams (an odd one topped up), one runs whole."""
     pytest.importorskip("openvino")
     model, path = exported
     session = onnx_session(path, runtime="openvino", threads=2)
     x = np.random.default_rng(batch).standard_normal((batch, 7, 3)).astype("float32")
     np.testing.assert_allclose(session(x), keras.ops.convert_to_numpy(model(x)), atol=1e-5)
     (key,) = session._runner._specialised
-    assert key[-1] == (2 if batch % 2 == 0 else 1)
+    assert key[-1] == (1 if batch == 1 else 2)
+    assert session(x).shape == (batch, 2)
 
 
 @pytest.mark.parametrize("batch, split", [(4, True), (5, True), (1, False)])
