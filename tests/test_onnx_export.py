@@ -254,18 +254,19 @@ def test_missing_onnx_names_the_extra(tmp_path, small_model, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_export_from_a_jax_model_in_a_subprocess(tmp_path):
-    pytest.importorskip("jax")
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_export_from_a_non_tensorflow_model_in_a_subprocess(tmp_path, backend):
+    pytest.importorskip(backend)
     script = (
         "import keras, sys\n"
-        "assert keras.backend.backend() == 'jax'\n"
+        f"assert keras.backend.backend() == {backend!r}\n"
         "from stacked_keras.builders import deep_lstm\n"
         "m = deep_lstm([4, 3], vocab_size=11, embedding_dim=3, bidirectional=True, head='binary', compile=False)\n"
         "from stacked_keras.onnx_export import export_onnx\n"
         "r = export_onnx(m, sys.argv[1])\n"
         "print('DIFF', r.max_abs_diff)\n"
     )
-    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
+    env = {**os.environ, "KERAS_BACKEND": backend, "JAX_PLATFORMS": "cpu"}
     done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "m.onnx")], env=env,
                           capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-2000:]
