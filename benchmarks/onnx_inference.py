@@ -3,8 +3,10 @@
 The zoo stack is exported with `stacked_keras.export_onnx` (one native
 LSTM/GRU node per layer) and served with `stacked_keras.serving.onnx_session`
 in onnxruntime, OpenVINO fp32 and OpenVINO bf16, side by side with PyTorch
-`nn.LSTM`/`nn.GRU(num_layers=...)` in fp32 and under bf16 autocast. Every
-runtime gets the same thread count (`--threads`). Rounds are interleaved and
+`nn.LSTM`/`nn.GRU(num_layers=...)` in fp32 and under bf16 autocast, and
+onnxruntime and OpenVINO fp32 once more as one session (request) on every
+thread, without the batch split `onnx_session` makes (what the split gains). Every runtime gets the
+same thread count (`--threads`). Rounds are interleaved and
 medians reported; ratios are what to read on a loaded machine.
 """
 
@@ -42,6 +44,35 @@ def _torch_runners(cell: str, shape: Any, threads: int) -> dict[str, Callable[[A
     return {"PyTorch fp32": fp32, "PyTorch bf16 autocast": bf16}
 
 
+def _onnxruntime_unsplit(path: Path, threads: int) -> Callable[[Any], Any]:
+    """The file in one onnxruntime session on every thread, without the batch split of `onnx_session`."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+    session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    return lambda x: session.run(None, {name: x})[0]
+
+
+def _openvino_unsplit(path: Path, threads: int) -> Callable[[Any], Any]:
+    """The file in OpenVINO fp32 as one latency-mode request on every thread, without the split."""
+    import numpy as np
+    import openvino
+
+    core = openvino.Core()
+    compiled = core.compile_model(core.read_model(str(path)), "CPU", {
+        "INFERENCE_PRECISION_HINT": "f32", "INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": "LATENCY"})
+    request = compiled.create_infer_request()
+
+    def run(x: Any) -> Any:
+        request.infer([x])
+        return np.array(request.get_output_tensor(0).data)
+
+    return run
+
+
 def bench_onnx_inference(cell: str, shape: Any, repeats: int, threads: int, gate: Any) -> dict:
     """ONNX (onnxruntime, OpenVINO fp32/bf16) and PyTorch inference for one cell and shape."""
     import numpy as np
@@ -60,8 +91,10 @@ def bench_onnx_inference(cell: str, shape: Any, repeats: int, threads: int, gate
         exported = export_onnx(zoo_model(cell, shape), path)
         notes["export_seconds"] = exported.seconds
         runners["ONNX in onnxruntime"] = onnx_session(path, runtime="onnxruntime", threads=threads)
+        runners["ONNX in onnxruntime, batch not split"] = _onnxruntime_unsplit(path, threads)
         try:
             runners["ONNX in OpenVINO fp32"] = onnx_session(path, runtime="openvino", threads=threads)
+            runners["ONNX in OpenVINO fp32, batch not split"] = _openvino_unsplit(path, threads)
             bf16 = onnx_session(path, runtime="openvino", precision="bf16", threads=threads)
             runners["ONNX in OpenVINO bf16"] = bf16
             notes["bf16_max_abs_deviation_from_fp32"] = bf16.deviation_from_fp32(batches[0])

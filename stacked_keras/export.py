@@ -9,7 +9,8 @@ three rules:
   target (`.NAME.tmp-XXXX`) and renamed into place only once it is complete
   and verified, so an interrupted or failed export never leaves a half-written
   model, and never replaces an existing one unless `overwrite=True`
-  (`write_directory_atomically`).
+  (`stacked_keras.atomic_files.write_directory_atomically`, shared with the
+  ONNX export).
 - **Portable.** Recurrent layers are traced with their generic kernels, never
   cuDNN's fused ones: an export made on a GPU machine then serves on a
   CPU-only one (Keras issue 18504: a graph holding `CudnnRNN*` ops fails with
@@ -23,26 +24,22 @@ The SavedModel is standalone: serving it needs TensorFlow only, neither
 Keras nor this package.
 """
 
-# Size: the SavedModel export with its atomic directory write and verification; the atomic write is the next seam.
-
 from __future__ import annotations
 
 import contextlib
 import dataclasses
 import logging
-import math
 import os
 import pathlib
 import re
-import shutil
-import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import keras
 import numpy as np
 
+from stacked_keras.atomic_files import check_export_flags, check_target_directory, write_directory_atomically
 from stacked_keras.dependencies import import_tensorflow
 from stacked_keras.export_errors import ExportVerificationError
 from stacked_keras.serving import inference_callable, serving_input_signature
@@ -111,188 +108,9 @@ def _shape_text(shape: tf.TensorShape) -> str:
     return "[" + ", ".join(dims) + "]"
 
 
-def write_directory_atomically(
-    path: str | os.PathLike,
-    write: Callable[[pathlib.Path], None],
-    *,
-    overwrite: bool = False,
-    replace_only: Callable[[pathlib.Path], bool] | None = None,
-) -> pathlib.Path:
-    """Writes a directory through a temporary sibling, then renames it into place.
-
-    `write` fills a fresh temporary directory created beside the target
-    (`.NAME.tmp-XXXX`, same file system, so the final rename is atomic). Only
-    when `write` returns is the directory renamed to `path`. Whatever happens
-    (an exception in `write`, a full disk, Ctrl-C), the temporary directory
-    is removed in a `finally` block and the target is left as it was.
-
-    With `overwrite=True` an existing target is first moved aside
-    (`.NAME.old-XXXX/NAME`), the new directory is renamed in, and only then is
-    the old one deleted; if the second rename fails the old one is moved
-    back. At every moment one complete directory sits at `path` or beside it.
-
-    Args:
-        path: the directory to create. Its parent must exist.
-        write: a callable taking the temporary directory (a `pathlib.Path`)
-            and writing the content there.
-        overwrite: whether to replace an existing directory at `path`.
-            Defaults to `False`.
-        replace_only: see `check_target_directory`.
-
-    Returns:
-        The absolute path of the directory written.
-
-    Raises:
-        TypeError: if `path` is not a string or path-like object.
-        FileNotFoundError: if the parent directory of `path` does not exist.
-        NotADirectoryError: if `path` is an existing file.
-        FileExistsError: if `path` exists and `overwrite` is `False`.
-        Exception: whatever `write` raises, after the clean-up.
-
-    Example:
-
-    >>> import pathlib, tempfile
-    >>> root = pathlib.Path(tempfile.mkdtemp())
-    >>> def write(directory):
-    ...     (directory / "hello.txt").write_text("hello")
-    >>> target = write_directory_atomically(root / "out", write)
-    >>> (target / "hello.txt").read_text()
-    'hello'
-    """
-    target = check_target_directory(path, overwrite=overwrite, replace_only=replace_only)
-    staging = pathlib.Path(
-        tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-")
-    )
-    try:
-        write(staging)
-        _rename_into_place(staging, target, overwrite=overwrite)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
-    return target
-
-
-def check_target_directory(
-    path: Any,
-    *,
-    overwrite: bool = False,
-    replace_only: Callable[[pathlib.Path], bool] | None = None,
-) -> pathlib.Path:
-    """Checks that a directory can be written at `path`, without writing anything.
-
-    The checks `write_directory_atomically` makes first: callers run it
-    before long work (training, tracing) so that an unusable path fails fast.
-
-    Args:
-        path: the directory to be written.
-        overwrite: whether an existing directory at `path` may be replaced.
-            Defaults to `False`. The current directory and its parents are
-            never replaced.
-        replace_only: when given, an existing non-empty directory is replaced
-            only if `replace_only(directory)` is true (for exports: it holds a
-            SavedModel), so `overwrite=True` never deletes unrelated work.
-
-    Returns:
-        The absolute path.
-
-    Raises:
-        TypeError: if `path` is not a string or path-like object.
-        FileNotFoundError: if the parent directory of `path` does not exist.
-        NotADirectoryError: if `path` is an existing file.
-        FileExistsError: if `path` exists and `overwrite` is `False`, or
-            `replace_only` refuses the existing directory.
-        ValueError: if `overwrite` would replace the current directory or
-            one of its parents.
-
-    Example:
-
-    >>> import pathlib, tempfile
-    >>> root = pathlib.Path(tempfile.mkdtemp())
-    >>> check_target_directory(root / "model") == root / "model"
-    True
-    >>> try:
-    ...     check_target_directory(root)
-    ... except FileExistsError:
-    ...     print("refused: it exists")
-    refused: it exists
-    """
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(
-            f"path must be a str or os.PathLike naming a directory, got {path!r}"
-        )
-    target = pathlib.Path(os.path.abspath(os.fspath(path)))
-    if not target.parent.is_dir():
-        raise FileNotFoundError(
-            f"path {os.fspath(path)!r} cannot be written: its parent directory "
-            f"{str(target.parent)!r} does not exist; create it first"
-        )
-    if target.exists() and not target.is_dir():
-        raise NotADirectoryError(
-            f"path {os.fspath(path)!r} is an existing file, and the export is a "
-            "directory: pass a path that does not exist or an existing directory"
-        )
-    if target.exists() and not overwrite:
-        raise FileExistsError(
-            f"path {os.fspath(path)!r} already exists; pass overwrite=True to "
-            "replace it"
-        )
-    if target.exists():
-        _check_replaceable(target, os.fspath(path), replace_only=replace_only)
-    return target
-
-
 def is_saved_model(directory: pathlib.Path) -> bool:
     """Whether `directory` holds a TensorFlow SavedModel (`saved_model.pb`)."""
     return (directory / "saved_model.pb").is_file()
-
-
-def _check_replaceable(
-    target: pathlib.Path, given: str, *, replace_only: Callable[[pathlib.Path], bool] | None
-) -> None:
-    """Refuses to replace a directory that holds the user's work, not an export."""
-    here = pathlib.Path(os.getcwd()).resolve()
-    resolved = target.resolve()
-    if given.strip() in ("", ".") or resolved == here or resolved in here.parents:
-        raise ValueError(
-            f"path {given!r} is the current directory or one of its parents; "
-            "refusing to replace it: pass the path of the export directory itself"
-        )
-    if replace_only is not None and any(target.iterdir()) and not replace_only(target):
-        raise FileExistsError(
-            f"path {given!r} is a directory that does not hold a previous export; "
-            "refusing to replace it even with overwrite=True: choose a new path, "
-            "or delete that directory yourself"
-        )
-
-
-def _rename_into_place(
-    staging: pathlib.Path, target: pathlib.Path, *, overwrite: bool
-) -> None:
-    if not target.exists():
-        os.rename(staging, target)
-        return
-    if not overwrite:  # created while we were writing
-        raise FileExistsError(
-            f"path {str(target)!r} already exists; pass overwrite=True to replace it"
-        )
-    aside_root = pathlib.Path(
-        tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old-")
-    )
-    aside = aside_root / target.name
-    try:
-        os.rename(target, aside)
-        os.rename(staging, target)
-    except BaseException:
-        # Whenever it struck (even between the two renames), put the
-        # previous directory back if nothing sits at `target`.
-        if aside.exists() and not target.exists():
-            os.rename(aside, target)
-        raise
-    finally:
-        # Delete the previous directory only once something sits at `target`
-        # (the new one, or the old one moved back); never leave neither.
-        if target.exists() or not aside.exists():
-            shutil.rmtree(aside_root, ignore_errors=True)
 
 
 def _recurrent_layers_with_cudnn_switch(model: keras.Layer) -> list[keras.Layer]:
@@ -467,16 +285,7 @@ def export_saved_model(
             f"{keras.backend.backend()!r}: set KERAS_BACKEND=tensorflow before Keras is "
             "imported, or export to ONNX with stacked_keras.export_onnx"
         )
-    for flag, value in (("overwrite", overwrite), ("verify", verify)):
-        if not isinstance(value, bool):
-            raise ValueError(f"{flag} must be True or False, got {value!r}")
-    if (
-        isinstance(atol, bool)
-        or not isinstance(atol, (int, float))
-        or not math.isfinite(atol)
-        or atol < 0
-    ):
-        raise ValueError(f"atol must be a non-negative number, got {atol!r}")
+    check_export_flags(overwrite, verify, atol)
     input_signature = serving_input_signature(model)
     # Check the target before any tracing, so a refused path fails fast.
     check_target_directory(path, overwrite=overwrite, replace_only=is_saved_model)

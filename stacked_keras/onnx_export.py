@@ -11,7 +11,8 @@ It follows the contract of `stacked_keras.export.export_saved_model`:
 
 - **Atomic.** The file is written beside the target (`.NAME.tmp-XXXX`),
   verified there, and only then moved into place; an existing file is
-  replaced only with `overwrite=True`.
+  replaced only with `overwrite=True` (`stacked_keras.atomic_files`, shared
+  with the SavedModel export).
 - **Verified.** onnxruntime runs the file on random batches of two sizes and
   two lengths (token inputs right-padded with zeros) and its outputs must
   match `model(x, training=False)` within `atol`, or
@@ -32,15 +33,14 @@ onnx and onnxruntime are imported lazily (extra `stacked-keras[onnx]`).
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import pathlib
-import tempfile
 import time
 from typing import Any
 
 import numpy as np
 
+from stacked_keras.atomic_files import check_export_flags, check_target_file, write_file_atomically
 from stacked_keras.onnx_graph import OnnxGraphWriter, UnsupportedLayerError
 
 __all__ = [
@@ -112,54 +112,8 @@ class OnnxExportResult:
         )
 
 
-def check_target_file(path: Any, overwrite: bool) -> pathlib.Path:
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path must be a str or os.PathLike naming a file, got {path!r}")
-    target = pathlib.Path(os.path.abspath(os.fspath(path)))
-    if not target.parent.is_dir():
-        raise FileNotFoundError(
-            f"path {os.fspath(path)!r} cannot be written: its parent directory "
-            f"{str(target.parent)!r} does not exist; create it first"
-        )
-    if target.is_dir():
-        raise IsADirectoryError(
-            f"path {os.fspath(path)!r} is an existing directory, and the ONNX export "
-            "is a file: pass a file path such as model.onnx"
-        )
-    if target.exists() and not overwrite:
-        raise FileExistsError(
-            f"path {os.fspath(path)!r} already exists; pass overwrite=True to replace it"
-        )
-    return target
-
-
-def _move_into_place(staging: pathlib.Path, target: pathlib.Path, overwrite: bool) -> None:
-    if overwrite:
-        os.replace(staging, target)
-        return
-    # A hard link fails if the target appeared meanwhile: never a silent overwrite.
-    try:
-        os.link(staging, target)
-    except FileExistsError:
-        raise FileExistsError(
-            f"path {str(target)!r} already exists; pass overwrite=True to replace it"
-        ) from None
-    except OSError:  # file systems without hard links
-        if target.exists():
-            raise FileExistsError(
-                f"path {str(target)!r} already exists; pass overwrite=True to replace it"
-            ) from None
-        os.rename(staging, target)
-        return
-    staging.unlink()
-
-
 def _check_arguments(opset: Any, overwrite: Any, verify: Any, atol: Any) -> int:
-    for flag, value in (("overwrite", overwrite), ("verify", verify)):
-        if not isinstance(value, bool):
-            raise ValueError(f"{flag} must be True or False, got {value!r}")
-    if isinstance(atol, bool) or not isinstance(atol, (int, float)) or not math.isfinite(atol) or atol < 0:
-        raise ValueError(f"atol must be a non-negative number, got {atol!r}")
+    check_export_flags(overwrite, verify, atol)
     if opset is None:
         return DEFAULT_OPSET
     if isinstance(opset, bool) or not isinstance(opset, int) or not 17 <= opset <= 21:
@@ -227,31 +181,33 @@ def export_onnx(
     import keras
 
     if not isinstance(model, keras.Model):
-        raise TypeError(f"model must be a keras.Model, got {type(model).__name__}")
+        hint = (
+            "; export its encoder alone with export_onnx(model.encoder_model, path) (the "
+            "attention decoder has no ONNX form here)"
+            if isinstance(getattr(type(model), "encoder_model", None), property)
+            else ""
+        )
+        raise TypeError(f"model must be a keras.Model, got {type(model).__name__}{hint}")
     opset = _check_arguments(opset, overwrite, verify, atol)
     onnx, _ = require_onnx()
     target = check_target_file(path, overwrite)
     graph = OnnxGraphWriter(model, opset).build()  # refusals happen here, before any file
     proto = graph.model_proto
     onnx.checker.check_model(proto)
-    staging_fd, staging_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.tmp-")
-    staging = pathlib.Path(staging_name)
-    try:
-        with os.fdopen(staging_fd, "wb") as handle:
-            handle.write(proto.SerializeToString())
-            handle.flush()
-            os.fsync(handle.fileno())
-        difference = verify_onnx_file(model, graph, staging, atol) if verify else None
-        _move_into_place(staging, target, overwrite)
-    finally:
-        if staging.exists():
-            staging.unlink()
+    differences: list[float] = []
+
+    def write(staging: pathlib.Path) -> None:
+        staging.write_bytes(proto.SerializeToString())
+        if verify:
+            differences.append(verify_onnx_file(model, graph, staging, atol))
+
+    write_file_atomically(target, write, overwrite=overwrite)
     return OnnxExportResult(
         path=target,
         inputs=tuple(graph.input_descriptions),
         outputs=tuple(graph.output_names),
         opset=opset,
-        max_abs_diff=difference,
+        max_abs_diff=differences[0] if verify else None,
         seconds=time.perf_counter() - start,
     )
 

@@ -42,13 +42,17 @@ DENSE_ACTIVATIONS = (
 IDENTITY_LAYERS = ("Dropout", "SpatialDropout1D", "GaussianNoise", "GaussianDropout", "AlphaDropout")
 MASK_OPERATIONS = ("NotEqual", "Equal", "LogicalOr", "LogicalAnd", "LogicalNot", "Any", "All",
                    "ExpandDims", "Squeeze", "OnesLike", "ZerosLike", "Cast", "ConvertToTensor")
+ENCODER_ADVICE = (
+    "export the encoder alone, which ONNX expresses (a model from the zoo's seq2seq preset: "
+    "export_onnx(stacked_keras.zoo.Seq2Seq.from_model(model).encoder_model, path), token ids "
+    "in, the top sequence and every layer's final states out; your own model: "
+    "keras.Model(inputs, encoder_outputs)), or export the whole model with export_saved_model"
+)
 ADVICE = {
     "Lambda": "replace the Lambda with built-in layers (its Python code cannot be read "
               "from the model), or export a SavedModel with export_saved_model",
-    "Attention": "attention decoders have no native ONNX form here: export the encoder alone "
-                 "(keras.Model(inputs, encoder_outputs)) or use export_saved_model",
-    "AdditiveAttention": "attention decoders have no native ONNX form here: export the encoder "
-                         "alone (keras.Model(inputs, encoder_outputs)) or use export_saved_model",
+    "Attention": "attention decoders have no native ONNX form here: " + ENCODER_ADVICE,
+    "AdditiveAttention": "attention decoders have no native ONNX form here: " + ENCODER_ADVICE,
     "MultiHeadAttention": "attention has no native ONNX form here: use export_saved_model",
     "Masking": "use Embedding(mask_zero=True) with right-padded tokens, or drop the Masking "
                "layer and pass unpadded sequences",
@@ -248,7 +252,7 @@ class OnnxGraphWriter:
         if getattr(layer, "stateful", False):
             raise self.refuse(layer, "it is stateful (its state outlives each call)",
                               "rebuild it with stateful=False for serving")
-        if getattr(layer, "return_state", False):
+        if getattr(layer, "return_state", False) and kind not in ("LSTM", "GRU", "SimpleRNN"):
             raise self.refuse(layer, "it returns its states (return_state=True)",
                               "export a model whose outputs are the layer outputs only")
         name, lengths = inputs[0]
@@ -413,21 +417,33 @@ class OnnxGraphWriter:
         R = self.constant(np.stack([p[2] for p in parts]), f"{hint}/R")
         B = self.constant(np.stack([p[3] for p in parts]), f"{hint}/B")
         time_major = self.node("Transpose", [x], hint, perm=[1, 0, 2])
-        Y, Y_h = self.node(op, [time_major, W, R, B, lengths or ""], hint, outputs=2,
-                           hidden_size=units, direction=direction,
-                           activations=[RECURRENT_ACTIVATIONS[n][0] for n in activations], **attributes)
+        # return_state (an encoder handing its states on): ONNX Y_h, and Y_c for an LSTM.
+        states = len(parts) == 1 and getattr(layer, "return_state", False)
+        Y, Y_h, *Y_c = self.node(op, [time_major, W, R, B, lengths or ""], hint,
+                                 outputs=3 if states and op == "LSTM" else 2,
+                                 hidden_size=units, direction=direction,
+                                 activations=[RECURRENT_ACTIVATIONS[n][0] for n in activations], **attributes)
+        if states:
+            layer_states = [(self.squeeze(state, 0, hint), None) for state in (Y_h, *Y_c)]
+            output = self.recurrent_output(Y, Y_h, lengths, return_sequences, go_backwards, hint)
+            return [output, *layer_states]
         if len(parts) == 2:
             return [(name, lengths if return_sequences else None) for name in self.merge_directions(
                 layer, Y if return_sequences else Y_h, return_sequences)]
-        if return_sequences:
-            out = self.node("Transpose", [self.squeeze(Y, 1, hint)], hint, perm=[1, 0, 2])
-            if go_backwards:  # Keras hands the outputs back in the order it ran them
-                out = self.node("Slice", [out, self.constant(np.array([-1], np.int64), "start"),
-                                          self.constant(np.array([np.iinfo(np.int64).min], np.int64), "end"),
-                                          self.constant(np.array([1], np.int64), "axis"),
-                                          self.constant(np.array([-1], np.int64), "step")], hint)
-            return [(out, lengths)]
-        return [(self.squeeze(Y_h, 0, hint), None)]
+        return [self.recurrent_output(Y, Y_h, lengths, return_sequences, go_backwards, hint)]
+
+    def recurrent_output(self, Y: str, Y_h: str, lengths: str | None, return_sequences: bool,
+                         go_backwards: bool, hint: str) -> tuple[str, str | None]:
+        """One direction's Keras output: `Y` as `[B, T, H]`, or the last state `Y_h` as `[B, H]`."""
+        if not return_sequences:
+            return self.squeeze(Y_h, 0, hint), None
+        out = self.node("Transpose", [self.squeeze(Y, 1, hint)], hint, perm=[1, 0, 2])
+        if go_backwards:  # Keras hands the outputs back in the order it ran them
+            out = self.node("Slice", [out, self.constant(np.array([-1], np.int64), "start"),
+                                      self.constant(np.array([np.iinfo(np.int64).min], np.int64), "end"),
+                                      self.constant(np.array([1], np.int64), "axis"),
+                                      self.constant(np.array([-1], np.int64), "step")], hint)
+        return out, lengths
 
     def squeeze(self, x: str, axis: int, hint: str) -> str:
         return self.node("Squeeze", [x, self.constant(np.array([axis], np.int64), "axis")], hint)

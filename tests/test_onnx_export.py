@@ -18,6 +18,7 @@ from stacked_keras.builders import deep_gru, deep_lstm, deep_rnn
 from stacked_keras.export_errors import ExportVerificationError
 from stacked_keras.onnx_export import export_onnx
 from stacked_keras.onnx_graph import UnsupportedLayerError
+from stacked_keras.onnx_serving import onnx_session
 
 
 def _onnx_ops(path):
@@ -118,9 +119,33 @@ def test_seq2seq_preset_is_refused_naming_the_attention_layer(tmp_path):
         warnings.simplefilter("ignore")
         model = zoo.build("seq2seq-attention", compile=False)
     model = getattr(model, "model", model)
-    with pytest.raises(UnsupportedLayerError, match=r"(?s)Attention.*export the encoder alone"):
+    with pytest.raises(UnsupportedLayerError, match=r"(?s)Attention.*export the encoder alone.*"
+                       r"export_onnx\(stacked_keras\.zoo\.Seq2Seq\.from_model\(model\)\.encoder_model, path\)"):
         export_onnx(model, tmp_path / "model.onnx")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_seq2seq_encoder_exports_with_its_states_and_matches_keras(tmp_path, cell):
+    """The encoder alone: padded source tokens in, top sequence and each layer's final states out."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = zoo.build("seq2seq-attention", compile=False, cell=cell, units=[8, 6])
+    seq2seq = zoo.Seq2Seq.from_model(model)
+    with pytest.raises(TypeError, match=r"export_onnx\(model\.encoder_model, path\)"):
+        export_onnx(seq2seq, tmp_path / "whole.onnx")
+    encoder = seq2seq.encoder_model
+    result = export_onnx(encoder, tmp_path / "encoder.onnx")
+    assert result.max_abs_diff <= 1e-5
+    assert len(result.outputs) == len(encoder.outputs) == 1 + seq2seq.spec.depth * seq2seq.spec.states_per_layer
+    session = onnx_session(result.path, runtime="onnxruntime")
+    tokens = np.array([[5, 3, 9, 2, 0, 0], [4, 4, 1, 7, 8, 6]], "int32")
+    served = session(tokens)
+    expected = [keras.ops.convert_to_numpy(x) for x in encoder(tokens)]
+    np.testing.assert_allclose(served[0][0, :4], expected[0][0, :4], atol=1e-5)  # real tokens only
+    np.testing.assert_allclose(served[0][1], expected[0][1], atol=1e-5)
+    for have, want in zip(served[1:], expected[1:]):  # last states: at the last real token
+        np.testing.assert_allclose(have, want, atol=1e-5)
 
 
 REFUSED = {
@@ -229,18 +254,19 @@ def test_missing_onnx_names_the_extra(tmp_path, small_model, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_export_from_a_jax_model_in_a_subprocess(tmp_path):
-    pytest.importorskip("jax")
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_export_from_a_non_tensorflow_model_in_a_subprocess(tmp_path, backend):
+    pytest.importorskip(backend)
     script = (
         "import keras, sys\n"
-        "assert keras.backend.backend() == 'jax'\n"
+        f"assert keras.backend.backend() == {backend!r}\n"
         "from stacked_keras.builders import deep_lstm\n"
         "m = deep_lstm([4, 3], vocab_size=11, embedding_dim=3, bidirectional=True, head='binary', compile=False)\n"
         "from stacked_keras.onnx_export import export_onnx\n"
         "r = export_onnx(m, sys.argv[1])\n"
         "print('DIFF', r.max_abs_diff)\n"
     )
-    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
+    env = {**os.environ, "KERAS_BACKEND": backend, "JAX_PLATFORMS": "cpu"}
     done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "m.onnx")], env=env,
                           capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-2000:]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import keras
 import numpy as np
 import pytest
@@ -33,14 +35,42 @@ def test_session_matches_keras_in_fp32(exported, runtime):
 
 @pytest.mark.parametrize("batch", [4, 5, 1])
 def test_openvino_split_across_streams_matches_keras(exported, batch):
-    """Even batches are split across two streams, odd ones run whole: both equal Keras."""
+    """Batches of two or more are split across two streams (an odd one topped up), one runs whole."""
     pytest.importorskip("openvino")
     model, path = exported
     session = onnx_session(path, runtime="openvino", threads=2)
     x = np.random.default_rng(batch).standard_normal((batch, 7, 3)).astype("float32")
     np.testing.assert_allclose(session(x), keras.ops.convert_to_numpy(model(x)), atol=1e-5)
-    (key,) = session._openvino._specialised
-    assert key[-1] == (2 if batch % 2 == 0 else 1)
+    (key,) = session._runner._specialised
+    assert key[-1] == (1 if batch == 1 else 2)
+    assert session(x).shape == (batch, 2)
+
+
+@pytest.mark.parametrize("batch, split", [(4, True), (5, True), (1, False)])
+def test_onnxruntime_splits_the_batch_across_threads_and_matches_keras(exported, batch, split):
+    """A batch of at least one sample per thread runs as parts on single-threaded calls."""
+    model, path = exported
+    session = onnx_session(path, runtime="onnxruntime", threads=2)
+    x = np.random.default_rng(batch).standard_normal((batch, 7, 3)).astype("float32")
+    np.testing.assert_allclose(session(x), keras.ops.convert_to_numpy(model(x)), atol=1e-5)
+    assert (session._runner._pool is not None) is split
+    assert (session._runner._whole is not None) is not split
+
+
+def test_auto_runtime_is_openvino_when_installed_else_onnxruntime(exported, monkeypatch):
+    _, path = exported
+    x = np.zeros((2, 4, 3), "float32")
+    try:
+        import openvino  # noqa: F401
+
+        assert onnx_session(path).runtime == "openvino"
+    except ImportError:
+        pass
+    monkeypatch.setitem(sys.modules, "openvino", None)
+    session = onnx_session(path)
+    assert session.runtime == "onnxruntime" and session(x).shape == (2, 2)
+    with pytest.raises(ImportError, match=r"bf16.*stacked-keras\[openvino\]"):
+        onnx_session(path, precision="bf16")
 
 
 def test_openvino_compiles_a_bounded_number_of_shapes_then_runs_dynamic(exported):
@@ -48,12 +78,12 @@ def test_openvino_compiles_a_bounded_number_of_shapes_then_runs_dynamic(exported
     pytest.importorskip("openvino")
     model, path = exported
     session = onnx_session(path, runtime="openvino", threads=1)
-    session._openvino.MAX_SPECIALISED = 2
+    session._runner.MAX_SPECIALISED = 2
     rng = np.random.default_rng(3)
     for steps in (3, 4, 5, 6):
         x = rng.standard_normal((2, steps, 3)).astype("float32")
         np.testing.assert_allclose(session(x), keras.ops.convert_to_numpy(model(x)), atol=1e-5)
-    assert len(session._openvino._specialised) == 2
+    assert len(session._runner._specialised) == 2
 
 
 def test_bf16_is_opt_in_and_reports_its_deviation_or_is_refused(exported):
@@ -67,6 +97,21 @@ def test_bf16_is_opt_in_and_reports_its_deviation_or_is_refused(exported):
     session = onnx_session(path, precision="bf16")
     deviation = session.deviation_from_fp32(x)
     assert 0.0 <= deviation < 0.1
+
+
+def test_bf16_is_refused_on_a_cpu_without_bf16(exported, monkeypatch):
+    """This machine has bf16, so a CPU without it is stood in for by its capability list."""
+    ov = pytest.importorskip("openvino")
+    real = ov.Core.get_property
+
+    def without_bf16(core, device, name, *rest):
+        value = real(core, device, name, *rest)
+        return [c for c in value if c != "BF16"] if name == "OPTIMIZATION_CAPABILITIES" else value
+
+    monkeypatch.setattr(ov.Core, "get_property", without_bf16)
+    with pytest.raises(RuntimeError, match=r"needs a CPU with bf16 support.*use precision='fp32'"):
+        onnx_session(exported[1], precision="bf16")
+    assert onnx_session(exported[1], runtime="openvino").precision == "fp32"
 
 
 @pytest.mark.parametrize(
