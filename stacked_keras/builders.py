@@ -64,8 +64,8 @@ __all__ = [
 
 # How many training batches one call of the compiled training function runs
 # (`compile(steps_per_execution=...)`). `fit` on NumPy arrays spends time around
-# every call of its step function (the call itself, the iterator, the callbacks,
-# and a wait after the last batch that grows with the number of calls); with 32
+# every call of its step function (the call, the iterator, the callbacks) and,
+# with one batch per call, a wait after the last batch (up to seconds); with 32
 # batches per call `fit` runs within a few percent of a bare training step
 # (`python -m benchmarks.fit_profile`). Each step is the same computation on the
 # same batches in the same order, so the weights are those of
@@ -86,6 +86,11 @@ def training_steps_per_execution() -> int:
 
     Returns:
         A positive int.
+
+    Example:
+
+    >>> training_steps_per_execution() == STEPS_PER_EXECUTION  # no strategy in scope
+    True
     """
     import keras
 
