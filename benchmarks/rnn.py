@@ -8,8 +8,7 @@ head, Adam, mean squared error):
   presets use), compiled by the builder;
 - **keras**: the same stack written by hand as a plain `keras.Sequential` of
   `keras.layers.LSTM` / `GRU` layers, compiled with the same optimizer, loss
-  and metric and Keras's other defaults (one batch per call of the training
-  function, where the builders compile with `steps_per_execution=32`);
+  and metric;
 - **torch**: PyTorch's fused multi-layer `nn.LSTM` / `nn.GRU(num_layers=L)`
   with the same head, when PyTorch is installed (`pip install
   "stacked-keras[bench]"`); skipped cleanly otherwise.

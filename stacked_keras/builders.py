@@ -49,7 +49,6 @@ __all__ = [
     "MERGE_MODES",
     "OUTPUTS",
     "STACK_ARGUMENT_NAMES",
-    "STEPS_PER_EXECUTION",
     "StackSpec",
     "StackWarning",
     "build_stack",
@@ -58,48 +57,7 @@ __all__ = [
     "deep_rnn",
     "deep_simple_rnn",
     "normalize_stack_arguments",
-    "training_steps_per_execution",
 ]
-
-
-# How many training batches one call of the compiled training function runs
-# (`compile(steps_per_execution=...)`). `fit` on NumPy arrays spends time around
-# every call of its step function (the call, the iterator, the callbacks) and,
-# with one batch per call, a wait after the last batch (up to seconds); with 32
-# batches per call `fit` runs within a few percent of a bare training step
-# (`python -m benchmarks.fit_profile`). Each step is the same computation on the
-# same batches in the same order, so the weights are those of
-# `steps_per_execution=1`; callbacks' per-batch hooks and the progress bar run
-# once per 32 batches (and at the end of the epoch). Inside a `tf.distribute`
-# strategy's scope the builders keep one batch per call: Keras 3.15's multi-step
-# training function fails under MirroredStrategy ("You must feed a value for
-# placeholder tensor ... while/cond/Placeholder").
-STEPS_PER_EXECUTION = 32
-
-
-def training_steps_per_execution() -> int:
-    """The `steps_per_execution` the builders compile with, here and now.
-
-    `STEPS_PER_EXECUTION` outside any distribution strategy; 1 inside a
-    `tf.distribute` strategy's scope (TensorFlow backend), where Keras's
-    multi-step training function does not run.
-
-    Returns:
-        A positive int.
-
-    Example:
-
-    >>> training_steps_per_execution() == STEPS_PER_EXECUTION  # no strategy in scope
-    True
-    """
-    import keras
-
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        if tf.distribute.has_strategy():
-            return 1
-    return STEPS_PER_EXECUTION
 
 
 def build_stack(spec: StackSpec, *, stacklevel: int = 1) -> Any:
@@ -217,12 +175,7 @@ def build_stack(spec: StackSpec, *, stacklevel: int = 1) -> Any:
             "multiclass": ("sparse_categorical_crossentropy", ["accuracy"]),
             "tagger": ("sparse_categorical_crossentropy", ["accuracy"]),
         }[spec.head]
-        model.compile(
-            optimizer=keras.optimizers.Adam(),
-            loss=loss,
-            metrics=metrics,
-            steps_per_execution=training_steps_per_execution(),
-        )
+        model.compile(optimizer=keras.optimizers.Adam(), loss=loss, metrics=metrics)
     return model
 
 
@@ -324,16 +277,8 @@ def deep_rnn(
         compile: whether to compile a model that has a head, with Adam and
             the head's loss (`mse`, `binary_crossentropy` or
             `sparse_categorical_crossentropy`) and metrics (`mae` or
-            `accuracy`), and `steps_per_execution=STEPS_PER_EXECUTION` (32;
-            1 inside a `tf.distribute` strategy's scope):
-            `fit` runs 32 batches per call of its training function, which
-            makes it about as fast as a bare training step; the weights are
-            the same as with one batch per call, but callbacks' per-batch
-            hooks (`on_train_batch_end`, a `ModelCheckpoint` with an integer
-            `save_freq`, a `stop_training` set mid-epoch) and the progress
-            bar see every 32nd batch. Call `model.compile(...,
-            steps_per_execution=1)` yourself for per-batch callbacks. A model
-            without a head is never compiled. Defaults to `True`.
+            `accuracy`). A model without a head is never compiled. Defaults
+            to `True`.
         name: the model's name. Defaults to `deep_{cell}` (`deep_lstm`), or
             `deep_mixed` for a mixed stack.
 

@@ -14,19 +14,14 @@ What it does:
    no strategy (one device), once built inside a `MirroredStrategy` scope
    over both devices. Records both loss curves and the largest weight
    difference after training.
-3. Does the same with the builder's own compile settings (several batches per
-   call of the training function on one device, one inside the scope).
-4. Builds every zoo preset inside the strategy scope (shrunk to a few units)
+3. Builds every zoo preset inside the strategy scope (shrunk to a few units)
    and trains it with `fit` on its own local data.
 
 Prints one JSON object on the last line of stdout:
 
     {"devices": [...], "replicas": 2, "mirrored_variables": true,
      "single_loss": [...], "mirrored_loss": [...],
-     "max_weight_difference": ...,
-     "builder_compiled": {"single_steps_per_execution": 32, "mirrored_steps_per_execution": 1,
-                          "single_loss": [...], "mirrored_loss": [...], "max_weight_difference": ...},
-     "presets": {name: [loss per epoch]}}
+     "max_weight_difference": ..., "presets": {name: [loss per epoch]}}
 
 Usage: `python tests/run_mirrored_training.py [--epochs N] [--preset-epochs N]
 [--presets NAME ...]`.
@@ -143,34 +138,6 @@ def train_presets(strategy, names: list[str], epochs: int) -> dict[str, list[flo
     return losses
 
 
-def train_builder_compiled(strategy, epochs: int) -> dict:
-    """The builder's own compile settings on one device and inside the strategy's scope.
-
-    On one device the builder compiles with several batches per call of the
-    training function (`STEPS_PER_EXECUTION`), inside the scope with one; both
-    start from the same weights and see the same batches, so they must agree.
-    """
-    x, y = regression_data()
-    keras.utils.set_random_seed(0)
-    single = deep_lstm([6, 4], input_shape=(6, 3), head="regression")
-    initial = single.get_weights()
-    single_loss = train(single, x, y, epochs)
-    with strategy.scope():
-        mirrored = deep_lstm([6, 4], input_shape=(6, 3), head="regression")
-        mirrored.set_weights(initial)
-    mirrored_loss = train(mirrored, x, y, epochs)
-    difference = max(
-        float(np.max(np.abs(a - b))) for a, b in zip(single.get_weights(), mirrored.get_weights())
-    )
-    return {
-        "single_steps_per_execution": single.steps_per_execution,
-        "mirrored_steps_per_execution": mirrored.steps_per_execution,
-        "single_loss": single_loss,
-        "mirrored_loss": mirrored_loss,
-        "max_weight_difference": difference,
-    }
-
-
 def _loss_for(name: str) -> str:
     """The loss the preset's builder would compile with."""
     task = zoo.PRESETS[name].info.task
@@ -196,7 +163,6 @@ def main() -> None:
     strategy = tf.distribute.MirroredStrategy(devices)
     result = {"devices": devices, "replicas": strategy.num_replicas_in_sync}
     result.update(compare_single_and_mirrored(strategy, args.epochs))
-    result["builder_compiled"] = train_builder_compiled(strategy, args.epochs)
     result["presets"] = train_presets(strategy, args.presets, args.preset_epochs)
     print(json.dumps(result))
 

@@ -19,8 +19,6 @@ import numpy as np
 import pytest
 from background import MIRRORED_PRESETS
 
-from stacked_keras.builders import STEPS_PER_EXECUTION
-
 ROOT = Path(__file__).resolve().parent.parent
 MULTI_WORKER_EXAMPLE = ROOT / "examples" / "multi_worker.py"
 PRESETS = MIRRORED_PRESETS
@@ -59,17 +57,6 @@ def test_mirrored_training_matches_the_single_device_run(mirrored):
     # over two replicas and summing their gradients is the same computation.
     np.testing.assert_allclose(mirrored["mirrored_loss"], mirrored["single_loss"], rtol=1e-4)
     assert mirrored["max_weight_difference"] < 1e-4
-
-
-def test_builder_compiled_stack_trains_mirrored_like_on_one_device(mirrored):
-    # One device: several batches per call (STEPS_PER_EXECUTION); inside the
-    # MirroredStrategy scope the builder compiles with one, which Keras can run there.
-    run = mirrored["builder_compiled"]
-    assert run["single_steps_per_execution"] == STEPS_PER_EXECUTION > 1
-    assert run["mirrored_steps_per_execution"] == 1
-    assert run["mirrored_loss"][-1] < run["mirrored_loss"][0]
-    np.testing.assert_allclose(run["mirrored_loss"], run["single_loss"], rtol=1e-4)
-    assert run["max_weight_difference"] < 1e-4
 
 
 @pytest.mark.parametrize("preset", PRESETS)
