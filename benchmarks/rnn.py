@@ -15,8 +15,10 @@ head, Adam, mean squared error):
 
 It measures samples per second the way users call each model:
 
-- `fit`: `model.fit(x, y, batch_size=B, epochs=1)` on NumPy arrays; PyTorch:
-  a training loop (Adam, MSE) over the same batches.
+- `fit`: `model.fit(x, y, batch_size=B, epochs=1)` on 2,048 training samples
+  in NumPy arrays, shuffled as `fit` does by default, after a warm-up epoch;
+  PyTorch: a training loop (Adam, MSE) over shuffled batches of the same
+  samples (a fresh `torch.randperm` each epoch).
 - `predict`: `model.predict(x, batch_size=B)`; PyTorch: the forward pass
   under `torch.inference_mode()`, batch by batch.
 - `savedmodel`: the `serving_default` signature of the SavedModel that
@@ -87,12 +89,14 @@ class Shape:
     features: int
     units: int
     layers: int
-    batches: int  # batches per timed run
+    batches: int  # batches per timed inference run
+    train_samples: int = 2048  # samples per timed `fit` epoch
 
     def describe(self) -> str:
         return (
             f"batch {self.batch}, {self.timesteps} timesteps, {self.features} features, "
-            f"{self.layers} layers of {self.units} units, {self.batches} batches per run"
+            f"{self.layers} layers of {self.units} units, {self.batches} batches per inference run, "
+            f"{self.train_samples} samples per training epoch"
         )
 
 
@@ -178,13 +182,13 @@ class KerasRunner:
         self.signatures: dict[str, Any] = {}
         self._loaded: list[Any] = []  # keeps the signatures' variables alive
 
-    def prepare(self, x: Any, y: Any) -> None:
-        """Warm-up: traces fit and predict, exports and loads the SavedModels, compiles XLA."""
+    def prepare(self, x: Any, y: Any, x_train: Any, y_train: Any) -> None:
+        """Warm-up: a training epoch, traces predict, exports and loads the SavedModels, compiles XLA."""
         import tensorflow as tf
 
         from stacked_keras.export import export_saved_model
 
-        self.x, self.y = x, y
+        self.x, self.y, self.x_train, self.y_train = x, y, x_train, y_train
         self.batches = [tf.constant(x[i : i + self.shape.batch]) for i in range(0, len(x), self.shape.batch)]
         self.fit()
         self.predict()
@@ -217,7 +221,7 @@ class KerasRunner:
         return runs
 
     def fit(self) -> None:
-        self.model.fit(self.x, self.y, batch_size=self.shape.batch, epochs=1, verbose=0, shuffle=False)
+        self.model.fit(self.x_train, self.y_train, batch_size=self.shape.batch, epochs=1, verbose=0)
 
     def predict(self) -> None:
         self.model.predict(self.x, batch_size=self.shape.batch, verbose=0)
@@ -278,9 +282,11 @@ class TorchRunner:
         sequence, _ = self.rnn(batch)
         return self.head(sequence[:, -1])
 
-    def prepare(self, x: Any, y: Any) -> None:
+    def prepare(self, x: Any, y: Any, x_train: Any, y_train: Any) -> None:
         self.x = self.torch.from_numpy(x)
         self.y = self.torch.from_numpy(y)
+        self.x_train = self.torch.from_numpy(x_train)
+        self.y_train = self.torch.from_numpy(y_train)
         self.fit()
         self.inference()
 
@@ -293,7 +299,10 @@ class TorchRunner:
 
     def fit(self) -> None:
         self.rnn.train()
-        for batch_x, batch_y in self._batches():
+        order = self.torch.randperm(len(self.x_train))
+        for start in range(0, len(order), self.shape.batch):
+            index = order[start : start + self.shape.batch]
+            batch_x, batch_y = self.x_train[index], self.y_train[index]
             self.optimizer.zero_grad()
             loss = self.torch.nn.functional.mse_loss(self._forward(batch_x), batch_y)
             loss.backward()
@@ -393,6 +402,8 @@ def bench_cell_shape(
     samples = shape.batch * shape.batches
     x = rng.standard_normal((samples, shape.timesteps, shape.features)).astype("float32")
     y = rng.standard_normal((samples, 1)).astype("float32")
+    x_train = rng.standard_normal((shape.train_samples, shape.timesteps, shape.features)).astype("float32")
+    y_train = rng.standard_normal((shape.train_samples, 1)).astype("float32")
 
     zoo = KerasRunner("zoo", zoo_model(cell, shape), shape, workdir, fast_paths=True)
     hand = KerasRunner("keras", hand_written_model(cell, shape), shape, workdir, fast_paths=False)
@@ -405,7 +416,7 @@ def bench_cell_shape(
     if with_torch:
         runners.append(TorchRunner(cell, shape))
     for runner in runners:
-        runner.prepare(x, y)
+        runner.prepare(x, y, x_train, y_train)
 
     seconds: dict[tuple[str, str], list[float]] = {}
     for _ in range(repeats):
@@ -418,8 +429,8 @@ def bench_cell_shape(
 
     throughput = {
         f"{name}/{metric}": {
-            "samples_per_s": samples / statistics.median(runs),
-            "runs_samples_per_s": [samples / s for s in runs],
+            "samples_per_s": (shape.train_samples if metric == "fit" else samples) / statistics.median(runs),
+            "runs_samples_per_s": [(shape.train_samples if metric == "fit" else samples) / s for s in runs],
         }
         for (name, metric), runs in seconds.items()
     }
@@ -434,6 +445,8 @@ def bench_cell_shape(
         "cell": cell,
         "shape": dataclasses.asdict(shape),
         "samples_per_run": samples,
+        "train_samples_per_run": shape.train_samples,
+        "zoo_steps_per_execution": zoo.model.steps_per_execution,
         "throughput": throughput,
         "ratios": ratios,
         "export_seconds": {r.name: r.export_seconds for r in runners if isinstance(r, KerasRunner)},
