@@ -45,8 +45,6 @@ positional-only parameter).
 Like the static front-end, the fixer imports neither TensorFlow nor Keras.
 """
 
-# Size: over 600 lines; it shrinks when issue 9 switches it to lint/notebooks.py and lint/files.py.
-
 # Size: about 790 lines: planning, checking and applying an edit are shared by the Python and
 # the notebook rewrite; the loop forms live in fix_loops.py. The next seam is the notebook JSON
 # layout (_dump_like, rewrite_notebook), which can move out on its own.
