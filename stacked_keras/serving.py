@@ -260,7 +260,7 @@ def serving_function(
     return function
 
 
-def _is_time_axis(rank: int, dtype: tf.DType) -> bool:
+def _is_time_axis(rank: int, dtype: Any) -> bool:
     # (batch, time, features...) for float sequences, (batch, time) for token ids.
     return rank >= 3 or (rank == 2 and dtype.is_integer)
 

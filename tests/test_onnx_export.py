@@ -14,7 +14,7 @@ import pytest
 pytest.importorskip("onnxruntime")
 
 from stacked_keras import zoo
-from stacked_keras.builders import deep_gru, deep_lstm, deep_rnn
+from stacked_keras.builders import deep_rnn
 from stacked_keras.export_errors import ExportVerificationError
 from stacked_keras.onnx_export import export_onnx
 from stacked_keras.onnx_graph import UnsupportedLayerError
