@@ -28,6 +28,8 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "deep_lstm": ("stacked_keras.builders", "deep_lstm"),
     "deep_gru": ("stacked_keras.builders", "deep_gru"),
     "deep_simple_rnn": ("stacked_keras.builders", "deep_simple_rnn"),
+    "LSTMStack": ("stacked_keras.grid_layers", "LSTMStack"),
+    "GRUStack": ("stacked_keras.grid_layers", "GRUStack"),
     "reference_forward": ("stacked_keras.reference", "forward"),
     "export_saved_model": ("stacked_keras.export", "export_saved_model"),
     "export_onnx": ("stacked_keras.onnx_export", "export_onnx"),
