@@ -11,7 +11,9 @@ layers of U units, a one-unit regression head, Adam, MSE):
   it (shuffled), and variants (`--variants`): `fit_untimed` (no phase
   callback, so Keras dispatches batch-end callbacks asynchronously), `fit_noshuffle`
   (`shuffle=False`), `fit_spe` (compiled with `steps_per_execution=S`),
-  `fit_dataset` (a cached, prefetched `tf.data.Dataset` given to `fit`).
+  `fit_dataset` (a cached, prefetched `tf.data.Dataset` given to `fit`),
+  `fit_fused` (the builder's `fused=True` model: one `LSTMStack`/`GRUStack`
+  layer) and `bare_fused` (its bare step).
 
 Inside every `fit` run a callback records, per batch, the time between
 `on_train_batch_begin` and `on_train_batch_end` (the step function, logs
@@ -26,6 +28,7 @@ Usage:
     python -m benchmarks.fit_profile                         # LSTM, reference shape
     python -m benchmarks.fit_profile --cell gru --shape long --samples 1024
     python -m benchmarks.fit_profile --samples 512 2048 8192 # how the gap moves with the data size
+    python -m benchmarks.fit_profile --variants fit_untimed fit_fused_untimed bare_fused  # the fused stack
 """
 
 from __future__ import annotations
@@ -80,10 +83,10 @@ def split_phases(start: float, marks: list[tuple[str, float]], stop: float) -> d
     return times
 
 
-def build(cell: str, units: int, layers: int, features: int, **compile_args: Any) -> Any:
+def build(cell: str, units: int, layers: int, features: int, fused: bool = False, **compile_args: Any) -> Any:
     from stacked_keras.builders import deep_rnn
 
-    model = deep_rnn(cell, [units] * layers, input_shape=(None, features), head="regression")
+    model = deep_rnn(cell, [units] * layers, input_shape=(None, features), head="regression", fused=fused)
     if compile_args:
         import keras
 
@@ -165,6 +168,12 @@ def main(argv: list[str] | None = None) -> int:
                     runs[f"fit_spe{spe}"] = fit_run(
                         f"fit_spe{spe}", build(args.cell, units, layers, features, steps_per_execution=spe)
                     )
+            elif variant == "fit_fused":
+                runs[variant] = fit_run(variant, build(args.cell, units, layers, features, fused=True))
+            elif variant == "fit_fused_untimed":
+                runs[variant] = fit_run(
+                    variant, build(args.cell, units, layers, features, fused=True), timed_phases=False
+                )
             elif variant == "fit_dataset":
                 dataset = (
                     tf.data.Dataset.from_tensor_slices((x, y)).cache().shuffle(samples)
@@ -183,6 +192,16 @@ def main(argv: list[str] | None = None) -> int:
             loss.numpy()  # waits for the last step
 
         runs["bare"] = bare
+        if "bare_fused" in args.variants:
+            fused_step = bare_step(build(args.cell, units, layers, features, fused=True))
+
+            def bare_fused() -> None:
+                loss = None
+                for bx, by in batches:
+                    loss = fused_step(bx, by)
+                loss.numpy()
+
+            runs["bare_fused"] = bare_fused
 
         torch.manual_seed(0)
         rnn_class = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[args.cell]

@@ -123,9 +123,19 @@ def build_stack(spec: StackSpec, *, stacklevel: int = 1) -> Any:
         "lstm": layers.LSTM,
         "gru": layers.GRU,
     }
+    if spec.fused:
+        from stacked_keras.grid_layers import STACK_LAYERS
+
+        stack_class = STACK_LAYERS["LSTMStack" if spec.cells[0] == "lstm" else "GRUStack"]
+        stack = stack_class(
+            list(spec.units), return_sequences=spec.return_sequences[-1], name=spec.stack_layer_name
+        )
+        plan.append((stack, True, False))
     for depth, (layer_name, cell, units, sequences) in enumerate(
         zip(spec.layer_names, spec.cells, spec.units, spec.return_sequences), 1
     ):
+        if spec.fused:
+            break
         i = depth - 1
         recurrent = recurrent_class[cell](
             units,
@@ -202,6 +212,7 @@ def deep_rnn(
     cell_kwargs: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
     compile: bool = True,
     name: str | None = None,
+    fused: bool | str = False,
 ) -> Any:
     """Builds a deep (stacked) recurrent network as an ordinary Keras model.
 
@@ -284,6 +295,16 @@ def deep_rnn(
             to `True`.
         name: the model's name. Defaults to `deep_{cell}` (`deep_lstm`), or
             `deep_mixed` for a mixed stack.
+        fused: `True` builds the recurrent layers as one `LSTMStack` or
+            `GRUStack` layer named `{cell}_stack` (`stacked_keras.grid_layers`):
+            the same stack, weights and results, computed by anti-diagonals of
+            the time x depth grid, which trains faster on TensorFlow (see the
+            README's Performance section). It needs an all-LSTM or all-GRU
+            stack with Keras's default cell settings and nothing between the
+            layers (no bidirectional, dropout, layer_norm, residual,
+            cell_kwargs or masked tokens); `True` on another stack is a
+            `ValueError` naming the settings in the way. `"auto"` fuses
+            where it applies. Defaults to `False`.
 
     Returns:
         A `keras.Sequential` model, or a functional `keras.Model` when it has

@@ -12,6 +12,7 @@ input, per-layer values, the head and output, and residual connections.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import numbers
 from collections.abc import Mapping, Sequence
@@ -132,6 +133,7 @@ def normalize_stack_arguments(
     cell_kwargs: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
     compile: bool = True,
     name: str | None = None,
+    fused: bool | str = False,
 ) -> StackSpec:
     """Validates and normalizes the arguments of `deep_rnn` into a `StackSpec`.
 
@@ -158,6 +160,7 @@ def normalize_stack_arguments(
         cell_kwargs: see `deep_rnn`.
         compile: see `deep_rnn`.
         name: see `deep_rnn`.
+        fused: see `deep_rnn`.
 
     Returns:
         A frozen `StackSpec` with one entry per layer for every per-layer
@@ -213,7 +216,22 @@ def normalize_stack_arguments(
         name=name,
     )
     _check_residual(spec)
-    return spec
+    return _with_fused(spec, fused)
+
+
+def _with_fused(spec: StackSpec, fused: Any) -> StackSpec:
+    """The spec with `fused` resolved: `"auto"` becomes whether the stack can be fused."""
+    if fused not in (True, False, "auto") or (fused == "auto" and not isinstance(fused, str)):
+        raise ValueError(f"fused must be True, False or 'auto', got {fused!r}")
+    blockers = spec.fused_blockers()
+    if fused is True and blockers:
+        raise ValueError(
+            "fused=True builds the stack as one LSTMStack/GRUStack layer, which computes "
+            "Keras-default LSTM or GRU layers with nothing between them; this stack has "
+            f"{', '.join(blockers)}: drop those settings, or use fused=False (one layer "
+            "each) or fused='auto' (fused only where it applies)"
+        )
+    return dataclasses.replace(spec, fused=not blockers if fused == "auto" else bool(fused))
 
 
 def _depth_and_cells(cell: Any, units: Any) -> tuple[tuple[int, ...], tuple[str, ...]]:

@@ -122,6 +122,9 @@ class StackSpec:
             caller's dicts; treat them as read-only).
         compile: whether a model with a head is compiled.
         name: the model's name.
+        fused: whether the recurrent layers are built as one `LSTMStack` or
+            `GRUStack` layer (`stacked_keras.grid_layers`) instead of one
+            layer each.
     """
 
     cells: tuple[str, ...]
@@ -143,6 +146,7 @@ class StackSpec:
     cell_kwargs: tuple[dict[str, Any], ...]
     compile: bool
     name: str
+    fused: bool = False
 
     @property
     def depth(self) -> int:
@@ -190,6 +194,36 @@ class StackSpec:
                 inputs, self.widths, self.return_sequences
             )
         )
+
+    @property
+    def stack_layer_name(self) -> str:
+        """The name of the one recurrent layer of a fused stack: `{cell}_stack`."""
+        return f"{self.cells[0]}_stack"
+
+    def fused_blockers(self) -> tuple[str, ...]:
+        """The settings that need one Keras layer per recurrent layer.
+
+        A fused stack (`LSTMStack`/`GRUStack`) computes a stack of Keras-default
+        LSTM or GRU layers with nothing between them. Empty when this stack is
+        one.
+        """
+        blockers = []
+        if len(set(self.cells)) != 1 or self.cells[0] not in ("lstm", "gru"):
+            blockers.append(f"cells {list(self.cells)} (a fused stack is all LSTM or all GRU)")
+        for setting, values in (
+            ("bidirectional", self.bidirectional),
+            ("dropout", self.dropout),
+            ("recurrent_dropout", self.recurrent_dropout),
+            ("layer_norm", self.layer_norm),
+            ("cell_kwargs", self.cell_kwargs),
+        ):
+            if any(values):
+                blockers.append(setting)
+        if self.residual:
+            blockers.append("residual")
+        if self.vocab_size is not None and self.mask_zero:
+            blockers.append("mask_zero=True (a fused stack takes no mask)")
+        return tuple(blockers)
 
     @property
     def functional(self) -> bool:
@@ -296,6 +330,7 @@ class StackSpec:
             "cell_kwargs": cell_kwargs,
             "compile": self.compile,
             "name": self.name,
+            "fused": self.fused,
         }
 
 

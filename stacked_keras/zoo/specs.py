@@ -328,6 +328,20 @@ def _stack_arguments_of(model: Any) -> dict[str, Any]:
             recurrent_dropout.append(float(core.recurrent_dropout))
             sequences.append(bool(core.return_sequences))
             cell_kwargs.append(_cell_kwargs_of(core, cell))
+        elif class_name in ("LSTMStack", "GRUStack") and layer.name == f"{class_name[:-5].lower()}_stack":
+            if cells:
+                raise _not_from_builders(model, f"layer {layer.name!r} follows other recurrent layers")
+            cell = class_name[:-5].lower()
+            args["fused"] = True
+            for index, unit_count in enumerate(layer.units):
+                cells.append(cell)
+                recurrent_names.append(f"{layer.name} (layer {index + 1})")
+                units.append(int(unit_count))
+                bidirectional.append(False)
+                dropout.append(0.0)
+                recurrent_dropout.append(0.0)
+                sequences.append(layer.layer_return_sequences(index))
+                cell_kwargs.append({})
         elif layer.name.startswith("layer_norm_") and class_name == "LayerNormalization":
             layer_norm_after.add(layer.name)
         elif layer.name.startswith("residual_") and class_name == "Add":
@@ -403,9 +417,12 @@ def _stack_arguments_of(model: Any) -> dict[str, Any]:
         raise _not_from_builders(model, str(error)) from None
     # The builders' layer order for these arguments must be the model's.
     expected_names = ["embedding"] if stack.vocab_size is not None else []
+    expected_names += [stack.stack_layer_name] if stack.fused else []
     for depth, (name, bi, res, norm) in enumerate(
         zip(stack.layer_names, stack.bidirectional, stack.residual_layers, stack.layer_norm), 1
     ):
+        if stack.fused:
+            break
         expected_names.append(f"bi_{name}" if bi else name)
         expected_names += [f"residual_{depth}"] if res else []
         expected_names += [f"layer_norm_{depth}"] if norm else []
