@@ -83,10 +83,21 @@ class _RecurrentStack(keras.layers.Layer):
         super().__init__(**kwargs)
         self.units = _checked_units(units, type(self).__name__)
         self.return_sequences = bool(return_sequences)
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.recurrent_initializer = keras.initializers.get(recurrent_initializer)
-        self.bias_initializer = keras.initializers.get(bias_initializer)
+        # One set of initializers per layer, made the way and in the order the
+        # standard layers make theirs (`keras.initializers.get` per layer, and
+        # each standard cell also makes a SeedGenerator): a random initializer
+        # made from a name draws its seed when it is made, so under
+        # `keras.utils.set_random_seed` the stack starts from the weights the
+        # standard stack starts from, and no two layers share a seed.
+        self._initializer_arguments = (kernel_initializer, recurrent_initializer, bias_initializer)
+        self._initializers = []
+        for _ in self.units:
+            self._initializers.append(tuple(keras.initializers.get(a) for a in self._initializer_arguments))
+            keras.random.SeedGenerator()
         self.input_spec = keras.layers.InputSpec(ndim=3)
+        # Keras hands a mask to `call` only to layers that declare support;
+        # `call` refuses it with the way out instead of dropping it silently.
+        self.supports_masking = True
         self._weights_by_layer: list[tuple[Any, Any, Any]] = []
 
     @property
@@ -101,8 +112,8 @@ class _RecurrentStack(keras.layers.Layer):
     def _bias_shape(self, units: int) -> tuple[int, ...]:
         raise NotImplementedError
 
-    def _bias_initializer_for(self, units: int) -> Any:
-        return self.bias_initializer
+    def _bias_initializer_for(self, base: Any, units: int) -> Any:
+        return base
 
     def build(self, input_shape: Any) -> None:
         features = input_shape[-1]
@@ -113,17 +124,15 @@ class _RecurrentStack(keras.layers.Layer):
             )
         self._weights_by_layer = []
         below = features
-        for index, units in enumerate(self.units):
+        for index, (units, initializers) in enumerate(zip(self.units, self._initializers)):
             width = self.GATES * units
-            kernel = self.add_weight(
-                shape=(below, width), initializer=self.kernel_initializer, name=f"kernel_{index}"
-            )
+            kernel_init, recurrent_init, bias_init = initializers
+            kernel = self.add_weight(shape=(below, width), initializer=kernel_init, name=f"kernel_{index}")
             recurrent = self.add_weight(
-                shape=(units, width), initializer=self.recurrent_initializer,
-                name=f"recurrent_kernel_{index}",
+                shape=(units, width), initializer=recurrent_init, name=f"recurrent_kernel_{index}"
             )
             bias = self.add_weight(
-                shape=self._bias_shape(units), initializer=self._bias_initializer_for(units),
+                shape=self._bias_shape(units), initializer=self._bias_initializer_for(bias_init, units),
                 name=f"bias_{index}",
             )
             self._weights_by_layer.append((kernel, recurrent, bias))
@@ -187,9 +196,12 @@ class _RecurrentStack(keras.layers.Layer):
         config.update(
             units=list(self.units),
             return_sequences=self.return_sequences,
-            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
-            recurrent_initializer=keras.initializers.serialize(self.recurrent_initializer),
-            bias_initializer=keras.initializers.serialize(self.bias_initializer),
+            **{
+                key: keras.initializers.serialize(initializer)
+                for key, initializer in zip(
+                    ("kernel_initializer", "recurrent_initializer", "bias_initializer"), self._initializers[0]
+                )
+            },
         )
         return config
 
@@ -235,10 +247,9 @@ class LSTMStack(_RecurrentStack):
     def _bias_shape(self, units: int) -> tuple[int, ...]:
         return (4 * units,)
 
-    def _bias_initializer_for(self, units: int) -> Any:
+    def _bias_initializer_for(self, base: Any, units: int) -> Any:
         if not self.unit_forget_bias:
-            return self.bias_initializer
-        base = self.bias_initializer
+            return base
 
         def initializer(shape: Any, dtype: Any = None) -> Any:
             return ops.concatenate(

@@ -21,7 +21,8 @@ Prints one JSON object on the last line of stdout:
 
     {"devices": [...], "replicas": 2, "mirrored_variables": true,
      "single_loss": [...], "mirrored_loss": [...],
-     "max_weight_difference": ..., "presets": {name: [loss per epoch]}}
+     "max_weight_difference": ..., "fused": {the same for the fused stack,
+     and "max_difference_from_unfused"}, "presets": {name: [loss per epoch]}}
 
 Usage: `python tests/run_mirrored_training.py [--epochs N] [--preset-epochs N]
 [--presets NAME ...]`.
@@ -73,10 +74,10 @@ def regression_data(n: int = 64, timesteps: int = 6, features: int = 3):
     return x, y
 
 
-def regression_stack(initial_weights=None):
-    """The compared model: two LSTM layers and a linear head, Adam at 0.01."""
+def regression_stack(initial_weights=None, fused=False):
+    """The compared model: two LSTM layers (or one LSTMStack) and a linear head, Adam at 0.01."""
     keras.utils.set_random_seed(0)
-    model = deep_lstm([6, 4], input_shape=(6, 3), head="regression", compile=False)
+    model = deep_lstm([6, 4], input_shape=(6, 3), head="regression", compile=False, fused=fused)
     if initial_weights is not None:
         model.set_weights(initial_weights)
     model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), loss="mse")
@@ -98,27 +99,37 @@ def is_mirrored(model) -> bool:
     )
 
 
-def compare_single_and_mirrored(strategy, epochs: int) -> dict:
-    """Trains the same stack on one device and mirrored over the strategy's devices."""
+def _largest_difference(a, b) -> float:
+    return max(float(np.max(np.abs(u - v))) for u, v in zip(a.get_weights(), b.get_weights()))
+
+
+def compare_single_and_mirrored(strategy, epochs: int, fused: bool = False) -> dict:
+    """Trains the same stack on one device and mirrored over the strategy's devices.
+
+    With `fused=True` the stack is the builder's one `LSTMStack` layer, started
+    from the weights the unfused stack starts from (same layout), and the
+    report adds how far its single-device training ends from the unfused one's.
+    """
     x, y = regression_data()
-    single = regression_stack()
-    initial = single.get_weights()
+    unfused = regression_stack()
+    initial = unfused.get_weights()
+    single = regression_stack(initial, fused=fused)
     single_loss = train(single, x, y, epochs)
 
     with strategy.scope():
-        mirrored = regression_stack(initial)
+        mirrored = regression_stack(initial, fused=fused)
     mirrored_loss = train(mirrored, x, y, epochs)
 
-    difference = max(
-        float(np.max(np.abs(a - b)))
-        for a, b in zip(single.get_weights(), mirrored.get_weights())
-    )
-    return {
+    result = {
         "single_loss": single_loss,
         "mirrored_loss": mirrored_loss,
-        "max_weight_difference": difference,
+        "max_weight_difference": _largest_difference(single, mirrored),
         "mirrored_variables": is_mirrored(mirrored),
     }
+    if fused:
+        train(unfused, x, y, epochs)
+        result["max_difference_from_unfused"] = _largest_difference(single, unfused)
+    return result
 
 
 def train_presets(strategy, names: list[str], epochs: int) -> dict[str, list[float]]:
@@ -163,6 +174,7 @@ def main() -> None:
     strategy = tf.distribute.MirroredStrategy(devices)
     result = {"devices": devices, "replicas": strategy.num_replicas_in_sync}
     result.update(compare_single_and_mirrored(strategy, args.epochs))
+    result["fused"] = compare_single_and_mirrored(strategy, args.epochs, fused=True)
     result["presets"] = train_presets(strategy, args.presets, args.preset_epochs)
     print(json.dumps(result))
 

@@ -59,6 +59,19 @@ def test_mirrored_training_matches_the_single_device_run(mirrored):
     assert mirrored["max_weight_difference"] < 1e-4
 
 
+def test_fused_stack_trains_mirrored_as_on_one_device_and_as_the_unfused_stack(mirrored):
+    # deep_lstm(..., fused=True): one LSTMStack layer with the hand-written
+    # backward pass. Mirrored over two replicas it must match one device, and
+    # from the unfused stack's initial weights it must learn the same weights.
+    fused = mirrored["fused"]
+    assert fused["mirrored_variables"] is True
+    assert fused["mirrored_loss"][0] > fused["mirrored_loss"][-1]
+    np.testing.assert_allclose(fused["mirrored_loss"], fused["single_loss"], rtol=1e-4)
+    assert fused["max_weight_difference"] < 1e-4
+    np.testing.assert_allclose(fused["single_loss"], mirrored["single_loss"], rtol=1e-4)
+    assert fused["max_difference_from_unfused"] < 1e-4
+
+
 @pytest.mark.parametrize("preset", PRESETS)
 def test_preset_built_inside_a_mirrored_scope_trains_with_fit(mirrored, preset):
     loss = mirrored["presets"][preset]
