@@ -102,3 +102,40 @@ def test_onnx_export_refuses_a_masked_input_and_writes_nothing(tmp_path):
     with pytest.raises(UnsupportedLayerError, match=r"'lstm_stack'.*padding mask.*fused=False"):
         export_onnx(model, tmp_path / "model.onnx")
     assert not list(tmp_path.iterdir())
+
+
+# -- SavedModel ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("cell", "return_sequences"), [("lstm", False), ("gru", True)])
+def test_saved_model_export_reloads_and_serves_what_keras_computes(tmp_path, cell, return_sequences):
+    from stacked_keras import export_saved_model
+
+    model = _fused(cell, return_sequences, head="regression")
+    result = export_saved_model(model, tmp_path / "model")
+    assert result.max_abs_diff <= TOLERANCE
+    serving = tf.saved_model.load(str(result.path)).signatures["serving_default"]
+    for x in (_x(), _x(2, 9, seed=1)):  # any batch, any length
+        (got,) = serving(sequence=tf.constant(x)).values()
+        np.testing.assert_allclose(got.numpy(), _predicted(model, x), atol=TOLERANCE)
+    assert not [p.name for p in tmp_path.iterdir() if p.name != "model"]  # atomic: no temporary left
+
+
+def test_saved_model_of_a_stack_is_forward_only_and_a_plain_one_keeps_gradients(monkeypatch, tmp_path):
+    from stacked_keras import export as export_module
+
+    chosen = []
+    real = tf.saved_model.save
+
+    def spy(obj, path, signatures=None, options=None):
+        chosen.append(options.experimental_custom_gradients)
+        return real(obj, path, signatures=signatures, options=options)
+
+    monkeypatch.setattr(tf.saved_model, "save", spy)
+    export_module.export_saved_model(_fused("lstm", False), tmp_path / "fused", verify=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain = deep_rnn("lstm", UNITS, input_shape=(None, 3), compile=False)
+    export_module.export_saved_model(plain, tmp_path / "plain", verify=False)
+    assert chosen == [False, True]
+    assert export_module.holds_stack_layers(_fused("gru", True)) and not export_module.holds_stack_layers(plain)
