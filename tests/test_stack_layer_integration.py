@@ -139,3 +139,32 @@ def test_saved_model_of_a_stack_is_forward_only_and_a_plain_one_keeps_gradients(
     export_module.export_saved_model(plain, tmp_path / "plain", verify=False)
     assert chosen == [False, True]
     assert export_module.holds_stack_layers(_fused("gru", True)) and not export_module.holds_stack_layers(plain)
+
+
+# -- the NumPy reference -------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack_class", [LSTMStack, GRUStack])
+@pytest.mark.parametrize("return_sequences", [False, True])
+def test_reference_computes_the_stack_from_its_layer_weights(stack_class, return_sequences):
+    from stacked_keras import reference
+
+    layer = stack_class([8, 6, 5], return_sequences=return_sequences, bias_initializer="random_normal")
+    model = keras.Sequential([keras.Input((None, 3)), layer, keras.layers.Dense(2)])
+    x = _x()
+    computed = reference.forward(model, x)
+    assert computed.shape == ((4, 5, 2) if return_sequences else (4, 2))
+    np.testing.assert_allclose(computed, _predicted(model, x), atol=TOLERANCE)
+    assert stack_class.__name__ in reference.SUPPORTED_LAYERS
+
+
+def test_reference_refuses_a_masked_input_to_a_stack():
+    from stacked_keras import reference
+
+    model = keras.Sequential([
+        keras.Input((None,), dtype="int32"),
+        keras.layers.Embedding(10, 4, mask_zero=True),
+        GRUStack([4, 3], name="gru_stack"),
+    ])
+    with pytest.raises(ValueError, match="'gru_stack'.*mask.*fused=False"):
+        reference.forward(model, np.array([[1, 2, 0]]))
