@@ -168,3 +168,26 @@ def test_reference_refuses_a_masked_input_to_a_stack():
     ])
     with pytest.raises(ValueError, match="'gru_stack'.*mask.*fused=False"):
         reference.forward(model, np.array([[1, 2, 0]]))
+
+
+# -- describe ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("cell", "return_sequences"), CASES)
+def test_describe_shows_one_row_per_layer_of_the_stack_like_the_standard_layers(cell, return_sequences):
+    from stacked_keras import describe
+
+    fused = _fused(cell, return_sequences, head="regression")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain = deep_rnn(cell, UNITS, input_shape=(None, 3), compile=False, head="regression",
+                         output="sequence" if return_sequences else None)
+    description = describe(fused)
+    names = [row["name"] for row in description.rows]
+    assert names == [f"{cell}_stack/layer_0", f"{cell}_stack/layer_1"]
+    assert [row["return_sequences"] for row in description.rows] == [True, return_sequences]
+    assert [row["units"] for row in description.rows] == UNITS
+    keys = ("L", "cell", "direction", "units", "gates", "input_dim", "U", "W", "B", "params", "return_sequences")
+    assert [{k: r[k] for k in keys} for r in description.rows] == [{k: r[k] for k in keys} for r in describe(plain).rows]
+    assert description.recurrent_params == fused.get_layer(f"{cell}_stack").count_params()
+    assert f"{cell}_stack/layer_1" in str(description)
