@@ -191,3 +191,22 @@ def test_describe_shows_one_row_per_layer_of_the_stack_like_the_standard_layers(
     assert [{k: r[k] for k in keys} for r in description.rows] == [{k: r[k] for k in keys} for r in describe(plain).rows]
     assert description.recurrent_params == fused.get_layer(f"{cell}_stack").count_params()
     assert f"{cell}_stack/layer_1" in str(description)
+
+
+# -- .keras and .h5 ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_saved_file_loads_the_same_stack_and_predicts_the_same(tmp_path, cell, suffix):
+    model = _fused(cell, cell == "gru", head="regression")
+    path = tmp_path / f"model{suffix}"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # .h5 is Keras's legacy format and says so
+        model.save(path)
+        loaded = keras.models.load_model(path, compile=False)
+    stack = loaded.get_layer(f"{cell}_stack")
+    assert type(stack) is (LSTMStack if cell == "lstm" else GRUStack)
+    assert stack.get_config() == model.get_layer(f"{cell}_stack").get_config()
+    x = _x()
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
