@@ -54,6 +54,8 @@ TIME_DISTRIBUTED_NOTE = (
 
 _GATES = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}
 _CELL_OF = {"SimpleRNNCell": "SimpleRNN", "LSTMCell": "LSTM", "GRUCell": "GRU"}
+# stacked-keras's whole-stack layers (`stacked_keras.grid_layers`), by registered name.
+_STACK_LAYERS = ("stacked_keras>LSTMStack", "stacked_keras>GRUStack")
 
 
 def _gated(gates: int, shape: str) -> str:
@@ -93,32 +95,79 @@ def _cell_rows(layer: Any, cell: Any, where: str) -> list[dict[str, Any]]:
         )
     if not getattr(cell, "built", False) or getattr(cell, "kernel", None) is None:
         raise _not_built(where)
-    units = int(cell.units)
-    gates = _GATES.get(cell_name, 1)
-    input_dim = int(cell.kernel.shape[0])
-    if not getattr(cell, "use_bias", True) or getattr(cell, "bias", None) is None:
-        bias = "none"
-    elif cell_name == "GRU" and getattr(cell, "reset_after", False):
-        bias = f"{_gated(gates, str(units))} + {_gated(gates, str(units))}"
-    else:
-        bias = _gated(gates, str(units))
+    has_bias = getattr(cell, "use_bias", True) and getattr(cell, "bias", None) is not None
     return [
-        {
-            "L": None,
-            "name": where,
-            "cell": cell_name,
-            "direction": "backward" if getattr(layer, "go_backwards", False) else "forward",
-            "units": units,
-            "gates": gates,
-            "input_dim": input_dim,
-            "U": _gated(gates, f"{input_dim}x{units}"),
-            "W": _gated(gates, f"{units}x{units}"),
-            "B": bias,
-            "params": _weight_count(cell.weights),
-            "return_sequences": bool(layer.return_sequences),
-            "time_distributed": False,
-        }
+        _row(
+            where,
+            cell_name,
+            units=int(cell.units),
+            input_dim=int(cell.kernel.shape[0]),
+            bias=has_bias,
+            reset_after=bool(getattr(cell, "reset_after", False)),
+            params=_weight_count(cell.weights),
+            return_sequences=bool(layer.return_sequences),
+            direction="backward" if getattr(layer, "go_backwards", False) else "forward",
+        )
     ]
+
+
+def _row(
+    name: str,
+    cell_name: str,
+    *,
+    units: int,
+    input_dim: int,
+    bias: bool,
+    reset_after: bool,
+    params: int,
+    return_sequences: bool,
+    direction: str = "forward",
+) -> dict[str, Any]:
+    """One row of the table: a recurrent layer (or cell, or layer of a stack layer)."""
+    gates = _GATES.get(cell_name, 1)
+    if not bias:
+        bias_text = "none"
+    elif cell_name == "GRU" and reset_after:
+        bias_text = f"{_gated(gates, str(units))} + {_gated(gates, str(units))}"
+    else:
+        bias_text = _gated(gates, str(units))
+    return {
+        "L": None,
+        "name": name,
+        "cell": cell_name,
+        "direction": direction,
+        "units": units,
+        "gates": gates,
+        "input_dim": input_dim,
+        "U": _gated(gates, f"{input_dim}x{units}"),
+        "W": _gated(gates, f"{units}x{units}"),
+        "B": bias_text,
+        "params": params,
+        "return_sequences": return_sequences,
+        "time_distributed": False,
+    }
+
+
+def _stack_layer_rows(layer: Any) -> list[dict[str, Any]]:
+    """An `LSTMStack`/`GRUStack`: one row per layer it holds, `{stack}/layer_{i}`, bottom to top."""
+    if not layer.built:
+        raise _not_built(layer.name)
+    rows = []
+    for index, units in enumerate(layer.units):
+        weights = layer.layer_weights(index)
+        rows.append(
+            _row(
+                f"{layer.name}/layer_{index}",
+                layer.CELL,
+                units=int(units),
+                input_dim=int(weights[0].shape[0]),
+                bias=True,
+                reset_after=True,  # a GRUStack's cells are Keras's default GRU cells
+                params=_weight_count(weights),
+                return_sequences=layer.layer_return_sequences(index),
+            )
+        )
+    return rows
 
 
 def _not_built(where: str) -> ValueError:
@@ -161,6 +210,8 @@ def _layer_rows(layer: Any) -> list[dict[str, Any]]:
         return rows
     if isinstance(layer, keras.layers.RNN):
         return _cell_rows(layer, layer.cell, layer.name)
+    if keras.saving.get_registered_name(type(layer)) in _STACK_LAYERS:
+        return _stack_layer_rows(layer)
     if isinstance(layer, keras.Model):
         return [row for inner in layer.layers for row in _layer_rows(inner)]
     return []
@@ -335,7 +386,8 @@ def describe(model: Any) -> StackDescription:
     Lists one row per recurrent layer L = 1..depth, bottom to top, in the
     order of `model.layers` (looking inside `Bidirectional` and
     `TimeDistributed` wrappers, `RNN` layers over cells, one row per cell of
-    an `RNN` over a list of cells, and nested models): the cell type, the
+    an `RNN` over a list of cells, one row per layer of an `LSTMStack` or
+    `GRUStack`, named `{stack}/layer_{i}`, and nested models): the cell type, the
     number of units and gates, the
     shapes of `U^L` (vertical input), `W^L` (recurrent) and `B^L` (bias),
     the parameter count and `return_sequences`.
@@ -370,8 +422,8 @@ def describe(model: Any) -> StackDescription:
     if not rows:
         classes = sorted({type(layer).__name__ for layer in model.layers})
         raise ValueError(
-            f"model {model.name!r} has no recurrent layer (SimpleRNN, LSTM, GRU, RNN, or "
-            f"Bidirectional or TimeDistributed of one); its layers are: {', '.join(classes) or 'none'}"
+            f"model {model.name!r} has no recurrent layer (SimpleRNN, LSTM, GRU, RNN, LSTMStack, "
+            f"GRUStack, or Bidirectional or TimeDistributed of one); its layers are: {', '.join(classes) or 'none'}"
         )
     for depth, row in enumerate(rows, start=1):
         row["L"] = depth

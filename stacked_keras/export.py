@@ -22,6 +22,14 @@ three rules:
 
 The SavedModel is standalone: serving it needs TensorFlow only, neither
 Keras nor this package.
+
+A model holding an `LSTMStack`/`GRUStack` (`deep_rnn(..., fused=True)`) is
+saved forward-only: the stack's hand-written backward pass
+(`tf.custom_gradient`) cannot be traced into a SavedModel (saving fails
+with "captures tensor ... while ... which is unsupported", and so does
+Keras's own `model.export`), so it is written with
+`tf.saved_model.SaveOptions(experimental_custom_gradients=False)`. Serving
+is unaffected; asking the reloaded graph for gradients is not supported.
 """
 
 from __future__ import annotations
@@ -54,6 +62,7 @@ __all__ = [
     "cudnn_op_types",
     "export_saved_model",
     "generic_rnn_kernels",
+    "holds_stack_layers",
     "serving_input_signature",
     "write_directory_atomically",
 ]
@@ -122,6 +131,16 @@ def _recurrent_layers_with_cudnn_switch(model: keras.Layer) -> list[keras.Layer]
         if isinstance(layer, (keras.layers.LSTM, keras.layers.GRU))
         and hasattr(layer, "use_cudnn")
     ]
+
+
+def holds_stack_layers(model: keras.Layer) -> bool:
+    """Whether a model holds an `LSTMStack` or `GRUStack`, nested models included."""
+    from stacked_keras.grid_layers import STACK_LAYERS
+
+    return any(
+        isinstance(layer, tuple(STACK_LAYERS.values()))
+        for layer in model._flatten_layers(include_self=True, recursive=True)
+    )
 
 
 @contextlib.contextmanager
@@ -217,6 +236,10 @@ def export_saved_model(
     (also callable as `.serve`), with a dynamic batch and time dimension (see
     `serving_input_signature`). Recurrent layers are traced with their
     generic kernels, so the export runs on CPU even when made on a GPU.
+    A model holding an `LSTMStack`/`GRUStack` (`deep_rnn(..., fused=True)`)
+    is saved forward-only (`SaveOptions(experimental_custom_gradients=False)`:
+    the stack's `tf.custom_gradient` backward cannot be saved, which is also
+    why Keras's own `model.export` fails on it); serving is the same.
 
     It is written into a temporary directory beside `path`, verified there,
     and renamed into place (see `write_directory_atomically`): a failed or
@@ -322,6 +345,8 @@ def _write_saved_model(
 ) -> None:
 
     archive = keras.export.ExportArchive()
+    # The stacks' tf.custom_gradient backward cannot be saved: forward-only then.
+    options = tf.saved_model.SaveOptions(experimental_custom_gradients=not holds_stack_layers(model))
     with generic_rnn_kernels(model):
         archive.track(model)
         serve = archive.add_endpoint(
@@ -339,7 +364,7 @@ def _write_saved_model(
         _require_no_cudnn_ops(traced, "traced serving function")
         # `write_out` aliases the first endpoint as `serving_default`.
         with _without_tensorflow_info():
-            archive.write_out(str(directory), verbose=False)
+            archive.write_out(str(directory), options=options, verbose=False)
 
 
 @contextlib.contextmanager
@@ -419,10 +444,22 @@ def _first_line(error: BaseException) -> str:
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 
+class _ForwardOnlyNotice(logging.Filter):
+    """Drops the reload's warning about unsaved custom gradients: the export chose that."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "unsaved custom gradients" not in record.getMessage()
+
+
 def _verify_saved_model(
     model: keras.Model, input_signature: Any, directory: pathlib.Path, atol: float
 ) -> float:
-    loaded = tf.saved_model.load(str(directory))
+    notice = _ForwardOnlyNotice()
+    logging.getLogger("absl").addFilter(notice)
+    try:
+        loaded = tf.saved_model.load(str(directory))
+    finally:
+        logging.getLogger("absl").removeFilter(notice)
     serving = loaded.signatures[SERVING_SIGNATURE]
     _require_no_cudnn_ops(serving, f"reloaded {SERVING_SIGNATURE} signature")
     specs = keras.tree.flatten(input_signature)

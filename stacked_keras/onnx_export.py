@@ -4,6 +4,7 @@
 native ONNX `LSTM`, `GRU` or `RNN` node, instead of converting a traced
 TensorFlow graph (Keras's own `model.export(format="onnx")` goes through
 tf2onnx, which cannot convert `CudnnRNNV3`: keras-team/keras issue 21799).
+An `LSTMStack`/`GRUStack` becomes L chained nodes, one per layer it holds.
 The graph is built with `onnx.helper` from `layer.get_weights()` alone, so
 the export works on every Keras backend.
 
@@ -137,7 +138,9 @@ def export_onnx(
     Each recurrent layer becomes one ONNX recurrent node (gate order
     reordered to ONNX's, `go_backwards` as `direction="reverse"`,
     `Bidirectional` as `direction="bidirectional"` followed by its merge
-    mode); `Embedding` becomes `Gather`, `mask_zero` becomes
+    mode); an `LSTMStack`/`GRUStack` (`deep_rnn(..., fused=True)`) becomes
+    its L layers as chained nodes named `{stack}/layer_{i}` (a masked input
+    into one is refused, as Keras refuses it); `Embedding` becomes `Gather`, `mask_zero` becomes
     `sequence_lens` counted in the graph (exact for right padding); `Dense`,
     `TimeDistributed(Dense)`, `Activation`, `LayerNormalization`, `Add` and
     the dropout and noise layers (identities at inference) follow. Batch and

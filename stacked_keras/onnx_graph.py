@@ -9,6 +9,10 @@ gates `i, o, f, c` and GRU gates `z, r, h`, `R` likewise for the recurrent
 kernel, and `B` as `[directions, 2 * gates * units]` (input bias, then
 recurrent bias). A GRU with `reset_after=True` (the Keras default) has a
 `(2, 3 * units)` bias and maps to `linear_before_reset=1`.
+`onnx_recurrent_weights` makes that conversion, for the standard layers and
+for each layer of an `LSTMStack`/`GRUStack` alike (`layer_weights(i)` has the
+Keras cells' shapes and gate orders); a stack becomes L chained nodes named
+`{stack}/layer_{i}`.
 
 Layers it cannot express raise `UnsupportedLayerError`, naming the layer,
 its class and what to do instead. Used by `stacked_keras.onnx_export`.
@@ -16,11 +20,12 @@ its class and what to do instead. Used by `stacked_keras.onnx_export`.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
 
-__all__ = ["OnnxGraphWriter", "UnsupportedLayerError"]
+__all__ = ["OnnxGraphWriter", "OnnxRecurrentWeights", "UnsupportedLayerError", "onnx_recurrent_weights"]
 
 
 class UnsupportedLayerError(ValueError):
@@ -69,6 +74,120 @@ def _activation_name(fn: Any) -> str:
     return "linear" if fn is None else getattr(fn, "__name__", repr(fn))
 
 
+DEFAULT_ADVICE = (
+    "rebuild it from the layers export_onnx supports (recurrent layers, Bidirectional, "
+    "Embedding, Dense, TimeDistributed(Dense), LayerNormalization, Add, Dropout), or "
+    "use export_saved_model"
+)
+# stacked-keras's whole-stack layers (`stacked_keras.grid_layers`), by registered name: their cell.
+STACK_LAYER_CELLS = {"stacked_keras>LSTMStack": "LSTM", "stacked_keras>GRUStack": "GRU"}
+
+
+def refusal(layer: Any, reason: str, advice: str | None = None) -> UnsupportedLayerError:
+    """The error for a layer with no ONNX form: its name, its class, the reason and what to do."""
+    kind = type(layer)
+    advice = advice or ADVICE.get(kind.__name__) or DEFAULT_ADVICE
+    return UnsupportedLayerError(
+        f"layer {getattr(layer, 'name', layer)!r} ({kind.__module__}.{kind.__name__}) cannot "
+        f"be exported to ONNX: {reason}; {advice}"
+    )
+
+
+def stack_layer_cell(layer: Any) -> str | None:
+    """`"LSTM"` or `"GRU"` for an `LSTMStack`/`GRUStack` (exact registered class), else `None`."""
+    import keras
+
+    return STACK_LAYER_CELLS.get(keras.saving.get_registered_name(type(layer)))
+
+
+@dataclasses.dataclass(frozen=True)
+class OnnxRecurrentWeights:
+    """One recurrent layer (one direction) in ONNX's layout.
+
+    Args:
+        name: the layer's name; `{stack}/layer_{i}` for a layer of a stack.
+        op: the ONNX node type, `"LSTM"`, `"GRU"` or `"RNN"`.
+        units: the hidden size.
+        W: `[gates * units, input]`, ONNX gate order (LSTM `i, o, f, c`).
+        R: `[gates * units, units]`, same order.
+        B: `[2 * gates * units]`: input bias, then recurrent bias.
+        attributes: node attributes the cell needs (`linear_before_reset`).
+        activations: the Keras activation names in ONNX's order (f, g[, h]).
+    """
+
+    name: str
+    op: str
+    units: int
+    W: np.ndarray
+    R: np.ndarray
+    B: np.ndarray
+    attributes: dict[str, Any]
+    activations: tuple[str, ...]
+
+
+def _onnx_layout(layer: Any, name: str, kind: str, kernel: Any, recurrent: Any, bias: Any,
+                 reset_after: bool, activation: str, recurrent_activation: str) -> OnnxRecurrentWeights:
+    """Keras's `(kernel, recurrent_kernel, bias)` of one cell (bias `None`: no bias) in ONNX's layout."""
+    op, gates = {"LSTM": ("LSTM", 4), "GRU": ("GRU", 3), "SimpleRNN": ("RNN", 1)}[kind]
+    kernel, recurrent = _array(kernel), _array(recurrent)
+    units = int(recurrent.shape[0])
+    attributes: dict[str, Any] = {}
+    recurrent_bias = np.zeros(gates * units, np.float32)
+    input_bias = np.zeros(gates * units, np.float32) if bias is None else _array(bias)
+    if kind == "GRU" and reset_after:  # a (2, 3 * units) bias: input, then recurrent
+        attributes["linear_before_reset"] = 1
+        if bias is not None:
+            input_bias, recurrent_bias = input_bias.reshape(2, gates * units)
+
+    def reorder(matrix: np.ndarray) -> np.ndarray:  # gates along the last axis
+        if kind != "LSTM":
+            return matrix
+        i, f, c, o = np.split(matrix, 4, axis=-1)
+        return np.concatenate([i, o, f, c], axis=-1)
+
+    names = [activation]
+    if kind != "SimpleRNN":
+        names = [recurrent_activation] + names * (2 if kind == "LSTM" else 1)
+    for activation_name in names:
+        if activation_name not in RECURRENT_ACTIVATIONS:
+            raise refusal(layer, f"its activation {activation_name!r} has no ONNX recurrent form",
+                          f"use one of {', '.join(RECURRENT_ACTIVATIONS)} inside recurrent layers")
+    return OnnxRecurrentWeights(
+        name=name, op=op, units=units, W=reorder(kernel).T, R=reorder(recurrent).T,
+        B=np.concatenate([reorder(input_bias), reorder(recurrent_bias)]),
+        attributes=attributes, activations=tuple(names),
+    )
+
+
+def onnx_recurrent_weights(layer: Any) -> list[OnnxRecurrentWeights]:
+    """A recurrent layer's weights in ONNX's layout, one entry per layer it holds.
+
+    One entry for a `SimpleRNN`, `LSTM` or `GRU` (its cell's weights and
+    settings); L entries, bottom to top, for an `LSTMStack`/`GRUStack`, each
+    from `layer.layer_weights(i)` with Keras's default cell settings (tanh
+    and sigmoid, biases, GRU `reset_after=True`), named `{stack}/layer_{i}`.
+
+    Raises:
+        UnsupportedLayerError: for an activation ONNX recurrent nodes cannot
+            express.
+    """
+    stack_cell = stack_layer_cell(layer)
+    if stack_cell is not None:
+        return [
+            _onnx_layout(layer, f"{layer.name}/layer_{index}", stack_cell, *layer.layer_weights(index),
+                         reset_after=True, activation="tanh", recurrent_activation="sigmoid")
+            for index in range(layer.depth)
+        ]
+    cell = layer.cell
+    kind = type(layer).__name__
+    return [_onnx_layout(
+        layer, layer.name, kind, cell.kernel, cell.recurrent_kernel,
+        cell.bias if cell.use_bias else None, reset_after=bool(getattr(cell, "reset_after", False)),
+        activation=_activation_name(cell.activation),
+        recurrent_activation=_activation_name(getattr(cell, "recurrent_activation", None)),
+    )]
+
+
 class OnnxGraphWriter:
     """Builds the ONNX `ModelProto` of a Keras model.
 
@@ -101,11 +220,12 @@ class OnnxGraphWriter:
         self.count += 1
         return f"{hint}_{self.count}"
 
-    def node(self, op: str, inputs: list[str], hint: str, outputs: int = 1, **attributes: Any) -> Any:
+    def node(self, op: str, inputs: list[str], hint: str, outputs: int = 1, node_name: str | None = None,
+             **attributes: Any) -> Any:
         from onnx import helper
 
         names = [self.fresh(f"{hint}/{op}") for _ in range(outputs)]
-        self.nodes.append(helper.make_node(op, inputs, names, name=self.fresh(op), **attributes))
+        self.nodes.append(helper.make_node(op, inputs, names, name=node_name or self.fresh(op), **attributes))
         return names[0] if outputs == 1 else names
 
     def constant(self, value: np.ndarray, hint: str) -> str:
@@ -116,16 +236,7 @@ class OnnxGraphWriter:
         return name
 
     def refuse(self, layer: Any, reason: str, advice: str | None = None) -> UnsupportedLayerError:
-        kind = type(layer)
-        advice = advice or ADVICE.get(kind.__name__) or (
-            "rebuild it from the layers export_onnx supports (recurrent layers, Bidirectional, "
-            "Embedding, Dense, TimeDistributed(Dense), LayerNormalization, Add, Dropout), or "
-            "use export_saved_model"
-        )
-        return UnsupportedLayerError(
-            f"layer {getattr(layer, 'name', layer)!r} ({kind.__module__}.{kind.__name__}) cannot "
-            f"be exported to ONNX: {reason}; {advice}"
-        )
+        return refusal(layer, reason, advice)
 
     # -- the walk -----------------------------------------------------------
 
@@ -243,6 +354,8 @@ class OnnxGraphWriter:
 
         kind = type(layer).__name__
         own = OWN_LAYERS.get(keras.saving.get_registered_name(type(layer)))
+        if stack_layer_cell(layer) is not None:
+            return self.recurrent_stack(layer, inputs[0][0], inputs[0][1])
         if own == "TimeDistributed":
             kind = "TimeDistributed"
         elif type(layer) is not getattr(keras.layers, kind, None):
@@ -357,72 +470,18 @@ class OnnxGraphWriter:
 
     # -- recurrent layers ---------------------------------------------------
 
-    def cell_weights(self, layer: Any) -> tuple[str, np.ndarray, np.ndarray, np.ndarray, dict[str, Any], list[str]]:
-        """One direction's (op, W, R, B, attributes, activations) in ONNX layout."""
-        cell = layer.cell
-        kind = type(layer).__name__
-        units = cell.units
-        kernel, recurrent = _array(cell.kernel), _array(cell.recurrent_kernel)
-        if kind == "LSTM":
-            gates, op = 4, "LSTM"
-        elif kind == "GRU":
-            gates, op = 3, "GRU"
-        else:
-            gates, op = 1, "RNN"
-        bias = _array(cell.bias) if cell.use_bias else np.zeros(gates * units, np.float32)
-        attributes: dict[str, Any] = {}
-        if kind == "GRU":
-            if cell.reset_after:
-                bias = bias.reshape(2, gates * units)
-                input_bias, recurrent_bias = bias[0], bias[1]
-                attributes["linear_before_reset"] = 1
-            else:
-                input_bias, recurrent_bias = bias, np.zeros_like(bias)
-        else:
-            input_bias, recurrent_bias = bias, np.zeros_like(bias)
-
-        def reorder(matrix: np.ndarray) -> np.ndarray:  # gates along the last axis
-            if kind != "LSTM":
-                return matrix
-            i, f, c, o = np.split(matrix, 4, axis=-1)
-            return np.concatenate([i, o, f, c], axis=-1)
-
-        W = reorder(kernel).T
-        R = reorder(recurrent).T
-        B = np.concatenate([reorder(input_bias), reorder(recurrent_bias)])
-        names = [_activation_name(cell.activation)]
-        if kind != "SimpleRNN":
-            names = [_activation_name(cell.recurrent_activation)] + names * (2 if kind == "LSTM" else 1)
-        for name in names:
-            if name not in RECURRENT_ACTIVATIONS:
-                raise self.refuse(layer, f"its activation {name!r} has no ONNX recurrent form",
-                                  f"use one of {', '.join(RECURRENT_ACTIVATIONS)} inside recurrent layers")
-        return op, W, R, B, attributes, names
-
     def recurrent(self, layer: Any, directions: list[Any], x: str, lengths: str | None,
                   return_sequences: bool, go_backwards: bool) -> list[tuple[str, str | None]]:
-        parts = [self.cell_weights(d) for d in directions]
-        op, _, _, _, attributes, _ = parts[0]
-        if any(p[0] != op or p[4] != attributes for p in parts):
+        parts = [part for d in directions for part in onnx_recurrent_weights(d)]
+        if any(p.op != parts[0].op or p.attributes != parts[0].attributes for p in parts):
             raise self.refuse(layer, "its two directions use different cells or settings")
-        activations = [name for p in parts for name in p[5]]
-        alphas = [RECURRENT_ACTIVATIONS[n][1] for n in activations if RECURRENT_ACTIVATIONS[n][1] is not None]
-        betas = [RECURRENT_ACTIVATIONS[n][2] for n in activations if RECURRENT_ACTIVATIONS[n][2] is not None]
-        if alphas:
-            attributes = {**attributes, "activation_alpha": alphas, "activation_beta": betas}
         direction = "bidirectional" if len(parts) == 2 else ("reverse" if go_backwards else "forward")
-        units = directions[0].cell.units
         hint = layer.name
-        W = self.constant(np.stack([p[1] for p in parts]), f"{hint}/W")
-        R = self.constant(np.stack([p[2] for p in parts]), f"{hint}/R")
-        B = self.constant(np.stack([p[3] for p in parts]), f"{hint}/B")
         time_major = self.node("Transpose", [x], hint, perm=[1, 0, 2])
         # return_state (an encoder handing its states on): ONNX Y_h, and Y_c for an LSTM.
         states = len(parts) == 1 and getattr(layer, "return_state", False)
-        Y, Y_h, *Y_c = self.node(op, [time_major, W, R, B, lengths or ""], hint,
-                                 outputs=3 if states and op == "LSTM" else 2,
-                                 hidden_size=units, direction=direction,
-                                 activations=[RECURRENT_ACTIVATIONS[n][0] for n in activations], **attributes)
+        Y, Y_h, *Y_c = self.recurrent_node(parts, time_major, lengths, direction, hint,
+                                           outputs=3 if states and parts[0].op == "LSTM" else 2)
         if states:
             layer_states = [(self.squeeze(state, 0, hint), None) for state in (Y_h, *Y_c)]
             output = self.recurrent_output(Y, Y_h, lengths, return_sequences, go_backwards, hint)
@@ -431,6 +490,37 @@ class OnnxGraphWriter:
             return [(name, lengths if return_sequences else None) for name in self.merge_directions(
                 layer, Y if return_sequences else Y_h, return_sequences)]
         return [self.recurrent_output(Y, Y_h, lengths, return_sequences, go_backwards, hint)]
+
+    def recurrent_node(self, parts: list[OnnxRecurrentWeights], x: str, lengths: str | None, direction: str,
+                       hint: str, outputs: int = 2, node_name: str | None = None) -> list[str]:
+        """One ONNX recurrent node over time-major `x`, one part per direction; its outputs."""
+        activations = [name for p in parts for name in p.activations]
+        attributes = dict(parts[0].attributes)
+        alphas = [RECURRENT_ACTIVATIONS[n][1] for n in activations if RECURRENT_ACTIVATIONS[n][1] is not None]
+        betas = [RECURRENT_ACTIVATIONS[n][2] for n in activations if RECURRENT_ACTIVATIONS[n][2] is not None]
+        if alphas:
+            attributes.update(activation_alpha=alphas, activation_beta=betas)
+        W = self.constant(np.stack([p.W for p in parts]), f"{hint}/W")
+        R = self.constant(np.stack([p.R for p in parts]), f"{hint}/R")
+        B = self.constant(np.stack([p.B for p in parts]), f"{hint}/B")
+        return self.node(parts[0].op, [x, W, R, B, lengths or ""], hint, outputs=outputs, node_name=node_name,
+                         hidden_size=parts[0].units, direction=direction,
+                         activations=[RECURRENT_ACTIVATIONS[n][0] for n in activations], **attributes)
+
+    def recurrent_stack(self, layer: Any, x: str, lengths: str | None) -> list[tuple[str, str | None]]:
+        """An `LSTMStack`/`GRUStack`: L chained nodes `{stack}/layer_{i}`, time-major in between."""
+        if lengths is not None:
+            raise self.refuse(layer, "its input carries a padding mask (Embedding(mask_zero=True)), which a "
+                              f"fused {layer.CELL} stack does not apply (Keras refuses it when the model runs)",
+                              f"build the stack from standard {layer.CELL} layers (deep_rnn(..., fused=False)), "
+                              "whose masks export as sequence_lens")
+        sequence = self.node("Transpose", [x], layer.name, perm=[1, 0, 2])
+        for part in onnx_recurrent_weights(layer):
+            Y, Y_h = self.recurrent_node([part], sequence, None, "forward", part.name, node_name=part.name)
+            sequence = self.squeeze(Y, 1, part.name)  # [T, B, H]: the next layer's input
+        if layer.return_sequences:
+            return [(self.node("Transpose", [sequence], layer.name, perm=[1, 0, 2]), None)]
+        return [(self.squeeze(Y_h, 0, layer.name), None)]
 
     def recurrent_output(self, Y: str, Y_h: str, lengths: str | None, return_sequences: bool,
                          go_backwards: bool, hint: str) -> tuple[str, str | None]:

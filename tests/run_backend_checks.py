@@ -8,8 +8,9 @@ load once. Not a test module itself (pytest collects only `test_*.py`).
 
 The checks: the builders (every cell, bidirectional, residual, layer norm,
 embedding with a mask, a tagger head on two sequence lengths), agreement with
-`reference_forward` to 1e-5, every zoo preset built and called, `describe`,
-`lint(model)` and `fix(model)` of live models, a short `fit` whose loss goes
+`reference_forward` to 1e-5, fused `LSTMStack`/`GRUStack` models saved under
+TensorFlow (in a subprocess) predicting the same here, every zoo preset built
+and called, `describe`, `lint(model)` and `fix(model)` of live models, a short `fit` whose loss goes
 down, `LintCallback` stopping a broken model, `plot_stack`, `depth_sweep`,
 SavedModel export refusing clearly, and the `keras.distribution.DataParallel`
 example of docs/scaling.md on two host devices (when the process has them:
@@ -135,6 +136,54 @@ def fused_layers():
         expected = keras.ops.convert_to_numpy(standard(x, mask=mask))
         computed = keras.ops.convert_to_numpy(fused(x, mask=mask))
         differences[fused_class.__name__] = float(np.max(np.abs(expected - computed)))
+    assert max(differences.values()) < TOLERANCE, differences
+    return differences
+
+
+# Run under TensorFlow by `fused_stack_layers`: builds, saves and predicts fused stack models.
+_FUSED_UNDER_TENSORFLOW = """
+import sys
+sys.path.insert(0, sys.argv[2])
+import keras, numpy as np, stacked_keras
+rng = np.random.default_rng(4)
+x = rng.normal(size=(4, 5, 3)).astype("float32")
+np.save(sys.argv[1] + "/x.npy", x)
+for cell, output, head in (("lstm", None, "regression"), ("gru", "sequence", None)):
+    model = stacked_keras.deep_rnn(cell, [8, 6], input_shape=(None, 3), fused=True, output=output,
+                                   head=head, compile=False)
+    model.set_weights([w + 0.3 * rng.normal(size=w.shape).astype("float32") for w in model.get_weights()])
+    model.save(sys.argv[1] + "/" + cell + ".keras")
+    np.save(sys.argv[1] + "/" + cell + ".npy", keras.ops.convert_to_numpy(model(x)))
+print(keras.backend.backend())
+"""
+
+
+@check
+def fused_stack_layers():
+    """LSTMStack / GRUStack models built and saved under TensorFlow predict the same here, and as the reference."""
+    import importlib.util
+    import subprocess
+
+    from stacked_keras import GRUStack, LSTMStack  # registers them for loading
+
+    if importlib.util.find_spec("tensorflow") is None:
+        return "skipped: TensorFlow (which builds the models) is not installed"
+    root = str(Path(__file__).resolve().parent.parent)
+    differences = {}
+    with tempfile.TemporaryDirectory() as folder:
+        environment = dict(os.environ, KERAS_BACKEND="tensorflow")
+        made = subprocess.run([sys.executable, "-c", _FUSED_UNDER_TENSORFLOW, folder, root], env=environment,
+                              capture_output=True, text=True, timeout=300)
+        assert made.returncode == 0 and made.stdout.split()[-1:] == ["tensorflow"], made.stderr[-3000:]
+        x = np.load(Path(folder) / "x.npy")
+        for cell, stack_class in (("lstm", LSTMStack), ("gru", GRUStack)):
+            model = keras.models.load_model(Path(folder) / f"{cell}.keras", compile=False)
+            assert type(model.get_layer(f"{cell}_stack")) is stack_class
+            here = keras.ops.convert_to_numpy(model(x, training=False))
+            under_tensorflow = np.load(Path(folder) / f"{cell}.npy")
+            assert here.shape == under_tensorflow.shape, (here.shape, under_tensorflow.shape)
+            differences[cell] = float(np.max(np.abs(here - under_tensorflow)))
+            differences[f"{cell}_reference"] = _difference(model, x)
     assert max(differences.values()) < TOLERANCE, differences
     return differences
 

@@ -14,6 +14,7 @@ CHECKS = (
     "builders",
     "reference_agreement",
     "fused_layers",
+    "fused_stack_layers",
     "zoo_presets",
     "describe",
     "lint_and_fix_live_models",
@@ -41,6 +42,12 @@ def test_on_jax(backend_checks, name):
 def test_builder_models_agree_with_the_reference_to_1e5_on_jax(backend_checks):
     differences = backend_checks["checks"]["reference_agreement"]["detail"]
     assert set(differences) == {"deep_lstm", "deep_gru", "deep_simple_rnn", "bidirectional_mixed", "tokens_tagger"}
+    assert max(differences.values()) < 1e-5
+
+
+def test_fused_stack_models_saved_under_tensorflow_predict_the_same_on_jax(backend_checks):
+    differences = backend_checks["checks"]["fused_stack_layers"]["detail"]
+    assert set(differences) == {"lstm", "lstm_reference", "gru", "gru_reference"}
     assert max(differences.values()) < 1e-5
 
 

@@ -105,6 +105,19 @@ def test_recurrent_activations_and_heads_map_to_onnx(tmp_path):
     assert export_onnx(model, tmp_path / "model.onnx").max_abs_diff <= 1e-5
 
 
+@pytest.mark.parametrize("reset_after", [True, False])
+def test_gru_without_bias_exports_in_both_reset_forms(tmp_path, reset_after):
+    # reset_after=True with use_bias=False has no (2, 3 * units) bias to split: zeros of both halves.
+    model = keras.Sequential([
+        keras.Input((None, 3)),
+        keras.layers.GRU(4, use_bias=False, reset_after=reset_after, return_sequences=True),
+        keras.layers.GRU(3, reset_after=reset_after, bias_initializer="random_normal"),
+    ])
+    result = export_onnx(model, tmp_path / "model.onnx")
+    assert result.max_abs_diff <= 1e-5
+    assert _onnx_ops(result.path).count("GRU") == 2
+
+
 @pytest.mark.parametrize("preset", ["deep-simple-rnn", "sentiment-deep-lstm", "tagger-bilstm",
                                     "forecaster-deep-gru"])
 def test_zoo_presets_export_and_match_keras(tmp_path, preset):

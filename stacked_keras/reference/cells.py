@@ -329,13 +329,35 @@ def _cell_from_keras(cell: Any, where: str) -> _Cell:
         )
     if not cell.built:
         raise ValueError(f"{where} is not built: build the model before computing its reference output")
-    U = _numpy(cell.kernel)
-    W = _numpy(cell.recurrent_kernel)
-    b = _numpy(cell.bias) if cell.use_bias else None
-    activation = _activation(cell.activation, where)
-    units = cell.units
+    return cell_from_weights(
+        kind.__name__[: -len("Cell")],
+        _numpy(cell.kernel),
+        _numpy(cell.recurrent_kernel),
+        _numpy(cell.bias) if cell.use_bias else None,
+        activation=_activation(cell.activation, where),
+        recurrent_activation=_activation(getattr(cell, "recurrent_activation", None), where),
+        reset_after=bool(getattr(cell, "reset_after", False)),
+    )
 
-    if kind is keras.layers.SimpleRNNCell:
+
+def cell_from_weights(
+    kind: str,
+    U: np.ndarray,
+    W: np.ndarray,
+    b: np.ndarray | None,
+    *,
+    activation: Callable[[np.ndarray], np.ndarray] = np.tanh,
+    recurrent_activation: Callable[[np.ndarray], np.ndarray] = _sigmoid,
+    reset_after: bool = True,
+) -> _Cell:
+    """The NumPy step of a `"SimpleRNN"`, `"LSTM"` or `"GRU"` cell from its weights.
+
+    `U` is Keras's `kernel`, `W` its `recurrent_kernel`, `b` its `bias`
+    (`None`: no bias), in the Keras cells' shapes and gate orders; the
+    defaults are Keras's default cell settings.
+    """
+    units = int(W.shape[0])
+    if kind == "SimpleRNN":
 
         def simple_step(x_t, states):
             h = simple_rnn_step(states[0], x_t, W, U, b, activation)
@@ -343,16 +365,13 @@ def _cell_from_keras(cell: Any, where: str) -> _Cell:
 
         return _Cell(simple_step, [units])
 
-    recurrent_activation = _activation(cell.recurrent_activation, where)
-    if kind is keras.layers.LSTMCell:
+    if kind == "LSTM":
 
         def lstm_cell_step(x_t, states):
             h, c = lstm_step(states[0], states[1], x_t, W, U, b, activation, recurrent_activation)
             return h, [h, c]
 
         return _Cell(lstm_cell_step, [units, units])
-
-    reset_after = bool(cell.reset_after)
 
     def gru_cell_step(x_t, states):
         h = gru_step(states[0], x_t, W, U, b, activation, recurrent_activation, reset_after)

@@ -19,6 +19,7 @@ import numpy as np
 from stacked_keras.reference.cells import (
     _activation,
     _cell_from_keras,
+    cell_from_weights,
     _numpy,
     _run_recurrence,
     _softmax,
@@ -127,6 +128,29 @@ def _eval_rnn(layer: Any, call: _LayerCall) -> tuple[list[np.ndarray], list[Any]
     if layer.return_state:
         return [output, *states], [output_mask] + [None] * len(states)
     return [output], [output_mask]
+
+
+def _eval_recurrent_stack(layer: Any, call: _LayerCall) -> tuple[list[np.ndarray], list[Any]]:
+    """`LSTMStack`/`GRUStack`: its L layers chained, each from `layer.layer_weights(i)`.
+
+    Keras's default cell settings (tanh and sigmoid, biases, GRU
+    `reset_after=True`); every layer but the top returns its sequence.
+    """
+    sequence = _sequence_input(layer, call.inputs)
+    if _recurrent_mask(call) is not None:
+        raise ValueError(
+            f"layer {layer.name!r} ({type(layer).__name__}) receives a mask, which it does not "
+            f"apply (Keras refuses it too); use the standard {layer.CELL} layers "
+            "(deep_rnn(..., fused=False))"
+        )
+    for index in range(layer.depth):
+        kernel, recurrent, bias = (_numpy(w) for w in layer.layer_weights(index))
+        cell = cell_from_weights(layer.CELL, kernel, recurrent, bias)
+        sequence, _ = _run_recurrence(
+            cell, sequence, None, None, go_backwards=False, zero_output_for_mask=False,
+            return_sequences=layer.layer_return_sequences(index),
+        )
+    return [sequence], [None]
 
 
 def _sequence_input(layer: Any, value: Any) -> np.ndarray:
@@ -423,8 +447,14 @@ _EVALUATORS: dict[str, Callable[[Any, _LayerCall], tuple[list[np.ndarray], list[
     "AdditiveAttention": _eval_attention,
 }
 
-# The layer classes `forward` computes, by Keras class name.
-SUPPORTED_LAYERS: tuple[str, ...] = tuple(_EVALUATORS)
+# stacked-keras's whole-stack layers (`stacked_keras.grid_layers`), by registered name.
+_STACK_EVALUATORS = {
+    "stacked_keras>LSTMStack": ("LSTMStack", _eval_recurrent_stack),
+    "stacked_keras>GRUStack": ("GRUStack", _eval_recurrent_stack),
+}
+
+# The layer classes `forward` computes, by class name (Keras's, then stacked-keras's stacks).
+SUPPORTED_LAYERS: tuple[str, ...] = tuple(_EVALUATORS) + tuple(name for name, _ in _STACK_EVALUATORS.values())
 
 
 def _evaluator_for(layer: Any) -> Callable[[Any, _LayerCall], tuple[list[np.ndarray], list[Any]]]:
@@ -440,9 +470,12 @@ def _evaluator_for(layer: Any) -> Callable[[Any, _LayerCall], tuple[list[np.ndar
         return _eval_mask_operation
     from stacked_keras.graph import OWN_LAYERS
 
+    registered = keras.saving.get_registered_name(type(layer))
+    if registered in _STACK_EVALUATORS:  # LSTMStack / GRUStack: L standard layers chained
+        return _STACK_EVALUATORS[registered][1]
     name = type(layer).__name__
     keras_class = getattr(keras.layers, name, None)
-    own = OWN_LAYERS.get(keras.saving.get_registered_name(type(layer)))
+    own = OWN_LAYERS.get(registered)
     if own is not None:  # stacked-keras's layers compute exactly like these
         name, keras_class = own, type(layer)
     if name not in _EVALUATORS or type(layer) is not keras_class:

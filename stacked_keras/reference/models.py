@@ -167,7 +167,8 @@ def forward(model: Any, x: Any) -> np.ndarray | list[np.ndarray]:
     sum, mul, ave, None), Dropout and the noise layers, Masking, Dense,
     Activation, LayerNormalization, Add, Subtract, Multiply, Average,
     Maximum, Minimum, Concatenate, Attention, AdditiveAttention,
-    TimeDistributed over any of these.
+    TimeDistributed over any of these, and stacked-keras's `LSTMStack` and
+    `GRUStack` (their L layers chained, each from `layer_weights(i)`).
 
     Args:
         model: a built `keras.Model` (`Sequential` or functional).
