@@ -433,17 +433,20 @@ class ModelGraph:
 
 def _stack_core(node: LayerNode) -> tuple[list[LayerNode], LayerNode] | None:
     """The `TimeDistributed` wrappers around a stack layer and the stack node, or None."""
-    wrappers = []
+    wrappers: list[LayerNode] = []
     current = node
-    while current.cls == "TimeDistributed" and current.wrapped is not None:
+    while getattr(current, "cls", None) == "TimeDistributed" and current.wrapped is not None:
+        if len(wrappers) > 8 or any(current is seen for seen in wrappers):
+            return None  # a wrapper cycle (a malformed graph): nothing to expand
         wrappers.append(current)
         current = current.wrapped
-    if current.cls in STACK_LAYERS and current.kind == "layer" and current.wrapped is None:
+    if (isinstance(current, LayerNode) and current.cls in STACK_LAYERS and current.kind == "layer"
+            and current.wrapped is None and isinstance(current.config, dict)):
         return wrappers, current
     return None
 
 
-def _stack_parts(node: LayerNode, wrappers: list[LayerNode], stack: LayerNode) -> list[LayerNode]:
+def _stack_parts(node: LayerNode, position: int, wrappers: list[LayerNode], stack: LayerNode) -> list[LayerNode]:
     """The LSTM/GRU nodes one stack node stands for, bottom to top."""
     units = stack.config.get("units", UNKNOWN)
     known = isinstance(units, (list, tuple)) and len(units) > 0
@@ -455,7 +458,7 @@ def _stack_parts(node: LayerNode, wrappers: list[LayerNode], stack: LayerNode) -
         config = {key: value for key, value in stack.config.items() if key not in ("units", "name")}
         config["units"] = size
         config["return_sequences"] = True if index < len(sizes) - 1 else top_sequences
-        part = LayerPart(stack.name, index, depth, node.id)
+        part = LayerPart(stack.name, index, depth, position)
         current = LayerNode(stack.name, STACK_LAYERS[stack.cls], config, location=stack.location, part=part)
         for wrapper in reversed(wrappers):
             current = LayerNode(wrapper.name, wrapper.cls, dict(wrapper.config), current,
@@ -473,30 +476,24 @@ def stack_expansion(graph: ModelGraph) -> tuple[ModelGraph, list[int]]:
         for (a stack's parts all map to the stack): what a fixer needs to
         edit the stack layer a finding on one of its parts names.
     """
-    found = {node.id: _stack_core(node) for node in graph.nodes}
-    if not any(found.values()):
+    found = [_stack_core(node) for node in graph.nodes]
+    if not any(found):
         return graph, list(range(len(graph.nodes)))
     expanded = dataclasses.replace(graph, nodes=[], edges=[], inputs=[], outputs=[])
     origin: list[int] = []
     first: dict[int, int] = {}
     last: dict[int, int] = {}
-    for node in graph.nodes:
-        core = found[node.id]
-        if core is None:
-            copies = [node]
-        else:
-            copies = _stack_parts(node, *core)
+    for position, (node, core) in enumerate(zip(graph.nodes, found)):
+        copies = [dataclasses.replace(node)] if core is None else _stack_parts(node, position, *core)
         ids = []
         for part in copies:
-            if core is None:
-                part = dataclasses.replace(node)
             expanded.add(part)
-            origin.append(node.id)
+            origin.append(position)
             ids.append(part.id)
         for below, above in zip(ids, ids[1:]):
             expanded.connect(below, above)
-        first[node.id], last[node.id] = ids[0], ids[-1]
-    for edge in graph.edges:
+        first[position], last[position] = ids[0], ids[-1]
+    for edge in graph.edges:  # an edge naming a missing node (a malformed graph) is dropped
         if edge.src in last and edge.dst in first:
             expanded.connect(last[edge.src], first[edge.dst], edge.role, edge.index)
     expanded.inputs = [first[i] for i in graph.inputs if i in first]

@@ -98,6 +98,21 @@ def test_expansion_keeps_a_graph_without_stacks_and_reads_unknown_units_as_one_l
     assert (node.cls, node.get("units"), node.return_sequences, node.display_name) == ("GRU", UNKNOWN, True, "gru_stack")
 
 
+def test_expansion_survives_malformed_graphs():
+    looped = LayerNode("td", "TimeDistributed", {})
+    looped.wrapped = looped  # a wrapper cycle
+    graph = ModelGraph(nodes=[], edges=[])
+    graph.add(looped)
+    graph.add(LayerNode("lstm_stack", "LSTMStack", {"units": (None, "x")}))
+    graph.add(LayerNode("gru_stack", "GRUStack", None))  # type: ignore[arg-type]
+    graph.edges.append(Edge(0, 7))
+    graph.outputs = [5, 1]
+    expanded, origin = stack_expansion(graph)
+    assert [n.cls for n in expanded.nodes] == ["TimeDistributed", "LSTM", "LSTM", "GRUStack"]
+    assert origin == [0, 1, 1, 2] and expanded.outputs == [2] and expanded.edges == [Edge(1, 2)]
+    check(graph)  # never raises
+
+
 def test_a_stack_inside_time_distributed_keeps_its_wrapper_per_layer():
     graph = ModelGraph.chain([
         LayerNode("td", "TimeDistributed", {}, LayerNode("lstm_stack", "LSTMStack", {"units": [4, 2]})),
