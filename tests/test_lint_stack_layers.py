@@ -238,6 +238,41 @@ def test_fix_edits_stacks_built_in_a_loop_with_the_index_condition():
     assert [f.code for f in source_findings(result)] == ["SK203"]
 
 
+def test_cli_fix_and_the_static_front_end_import_no_keras(tmp_path):
+    """`python -m stacked_keras lint --fix` fixes a stack call; linting it imports neither Keras nor TensorFlow."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    path = tmp_path / "fused.py"
+    path.write_text(textwrap.dedent("""\
+        import keras
+        from stacked_keras import GRUStack
+        model = keras.Sequential([keras.Input((10, 3)), GRUStack([16, 8], False), keras.layers.GRU(4)])
+    """), encoding="utf-8")
+    env = dict(os.environ, PYTHONPATH=str(root), TF_CPP_MIN_LOG_LEVEL="2")
+    probe = (
+        "import sys\n"
+        "from stacked_keras.lint import lint\n"
+        f"report = lint({str(path)!r})\n"
+        "print(sorted((f.code, f.message.split(' returns')[0]) for f in report.findings))\n"
+        "print(sorted({m.partition('.')[0] for m in sys.modules} & {'keras', 'tensorflow', 'jax', 'torch'}))\n"
+    )
+    before = subprocess.run([sys.executable, "-c", probe], env=env, cwd=tmp_path, capture_output=True, text=True,
+                            timeout=300)
+    assert before.stdout.splitlines() == [
+        "[('SK101', 'gru_stack (layer 2 of 2)'), ('SK203', 'gru_stack (its 2 layers) and gru form a stack of 3 "
+        "recurrent layers with no dropout or weight regularization anywhere in the model, so it easily overfits "
+        "a small dataset.')]",
+        "[]",
+    ], before.stderr
+    fixed = subprocess.run([sys.executable, "-m", "stacked_keras", "lint", "--fix", "--select", "SK1", str(path)],
+                           env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert "GRUStack([16, 8], True)" in path.read_text(encoding="utf-8")
+
+
 # -- live models ------------------------------------------------------------------------
 
 keras = pytest.importorskip("keras")
