@@ -222,6 +222,29 @@ def test_fix_edits_the_stack_calls_return_sequences(written, fixed):
     assert [f.code for f in source_findings(result)] == ["SK203"]
 
 
+@pytest.mark.parametrize("before, after", [
+    ("Enc = functools.partial(LSTMStack, [8, 8])\nmodel = keras.Sequential([keras.Input((10, 3)), Enc(), keras.layers.LSTM(8)])\n",
+     "Enc(return_sequences=True)"),
+    ("def block(seq):\n    return LSTMStack([8, 4], return_sequences=seq)\n"
+     "model = keras.Sequential([keras.Input((10, 3)), block(False), keras.layers.LSTM(8)])\n",
+     "block(True)"),
+])
+def test_fix_follows_partials_and_helpers_to_the_stack_call(before, after):
+    source = "import functools\nimport keras\nfrom stacked_keras import LSTMStack\n" + before
+    findings = source_findings(source)
+    assert [f.message.split(" returns")[0] for f in findings if f.code == "SK101"] == ["lstm_stack (layer 2 of 2)"]
+    result = fix_python_source(source, findings)
+    assert after in result and [f.code for f in source_findings(result)] == ["SK203"]
+
+
+def test_fix_leaves_a_stack_configured_by_double_star_alone():
+    source = ("import keras\nfrom stacked_keras import LSTMStack\ncfg = dict(return_sequences=False)\n"
+              "model = keras.Sequential([keras.Input((10, 3)), LSTMStack([8, 4], **cfg), keras.layers.LSTM(8)])\n")
+    findings = source_findings(source)
+    assert [f.code for f in findings] == ["SK101", "SK203"]
+    assert fix_python_source(source, findings) == source
+
+
 def test_fix_edits_stacks_built_in_a_loop_with_the_index_condition():
     source = textwrap.dedent("""\
         import keras
