@@ -30,6 +30,11 @@ Conventions:
   flow model's to decide, in one place: `stacked_keras.lint.semantics`
   (`output_has_time_axis`, `GraphView`). This module must not import it:
   the linter imports the graph.
+- stacked-keras's stack layers (`LSTMStack([64, 32])`, `GRUStack`) are one
+  node of that class in a front-end's graph, holding the stack's `units`
+  list and its `return_sequences`; `expand_stack_layers` replaces each one by
+  the LSTM or GRU layers it stands for (each with a `LayerPart` in `part`),
+  and the rules read that expanded graph.
 - A front-end that sees the layers but not how they are wired (a subclassed
   `keras.Model`, wired in `call()`) says why in `ModelGraph.opaque`.
 """
@@ -37,6 +42,7 @@ Conventions:
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +61,10 @@ __all__ = [
     "KERAS_DEFAULTS",
     "OWN_LAYERS",
     "canonical_class",
+    "LayerPart",
+    "STACK_LAYERS",
+    "expand_stack_layers",
+    "stack_expansion",
 ]
 
 
@@ -67,6 +77,7 @@ from stacked_keras.keras_catalogue import (  # the Keras knowledge lives in the 
     RANK_KEEPING,
     RECURRENT_CELLS,
     RECURRENT_LAYERS,
+    STACK_LAYERS,
     TIME_COLLAPSING,
     TIME_FABRICATING,
     WRAPPERS,
@@ -101,6 +112,35 @@ class Location:
     end_column: int | None = None
 
 
+@dataclass(frozen=True)
+class LayerPart:
+    """Which layer of a stack layer (`LSTMStack`, `GRUStack`) a node stands for.
+
+    Args:
+        stack: the stack layer's name (`"lstm_stack"`).
+        index: 0 for the bottom layer of the stack.
+        depth: how many layers the stack has; None when its `units` are not
+            known (the stack is then one node standing for all its layers).
+        node: the stack's node id in the graph before the expansion.
+    """
+
+    stack: str
+    index: int
+    depth: int | None
+    node: int = -1
+
+    @property
+    def label(self) -> str:
+        """`"lstm_stack (layer 2 of 2)"`: how messages and pictures name the part."""
+        if self.depth is None:
+            return self.stack
+        return f"{self.stack} (layer {self.index + 1} of {self.depth})"
+
+    @property
+    def is_top(self) -> bool:
+        return self.depth is None or self.index == self.depth - 1
+
+
 @dataclass
 class LayerNode:
     """One layer (or one op between layers) of a model.
@@ -116,6 +156,8 @@ class LayerNode:
         location: where the layer was written, when the front-end knows.
         kind: `"layer"`, `"op"` (a function between layers) or `"input"`.
         id: the node's index in its graph, set by `ModelGraph.add`.
+        part: for a layer of a stack layer, after `expand_stack_layers`:
+            which one (its `name` is the stack layer's).
     """
 
     name: str
@@ -125,6 +167,14 @@ class LayerNode:
     location: Location | None = None
     kind: str = "layer"
     id: int = -1
+    part: LayerPart | None = None
+
+    @property
+    def display_name(self) -> str:
+        """How messages name the layer: its name, or `lstm_stack (layer 2 of 2)` for a stack's part."""
+        if self.part is not None:
+            return self.part.label
+        return self.name
 
     def get(self, key: str, default: Any = None) -> Any:
         """A config value, falling back to the Keras default for this class."""
@@ -376,3 +426,100 @@ class ModelGraph:
 
     def __len__(self) -> int:
         return len(self.nodes)
+
+
+# -- stack layers --------------------------------------------------------------
+
+
+def _stack_core(node: LayerNode) -> tuple[list[LayerNode], LayerNode] | None:
+    """The `TimeDistributed` wrappers around a stack layer and the stack node, or None."""
+    wrappers: list[LayerNode] = []
+    current = node
+    while getattr(current, "cls", None) == "TimeDistributed" and current.wrapped is not None:
+        if len(wrappers) > 8 or any(current is seen for seen in wrappers):
+            return None  # a wrapper cycle (a malformed graph): nothing to expand
+        wrappers.append(current)
+        current = current.wrapped
+    if (isinstance(current, LayerNode) and current.cls in STACK_LAYERS and current.kind == "layer"
+            and current.wrapped is None and isinstance(current.config, dict)):
+        return wrappers, current
+    return None
+
+
+def _stack_parts(node: LayerNode, position: int, wrappers: list[LayerNode], stack: LayerNode) -> list[LayerNode]:
+    """The LSTM/GRU nodes one stack node stands for, bottom to top."""
+    units = stack.config.get("units", UNKNOWN)
+    known = isinstance(units, (list, tuple)) and len(units) > 0
+    sizes = list(units) if known else [UNKNOWN]
+    depth = len(sizes) if known else None
+    top_sequences = stack.config.get("return_sequences", False)
+    parts = []
+    for index, size in enumerate(sizes):
+        config = {key: value for key, value in stack.config.items() if key not in ("units", "name")}
+        config["units"] = size
+        config["return_sequences"] = True if index < len(sizes) - 1 else top_sequences
+        part = LayerPart(stack.name, index, depth, position)
+        current = LayerNode(stack.name, STACK_LAYERS[stack.cls], config, location=stack.location, part=part)
+        for wrapper in reversed(wrappers):
+            current = LayerNode(wrapper.name, wrapper.cls, dict(wrapper.config), current,
+                                location=wrapper.location, kind=wrapper.kind, part=part)
+        parts.append(current)
+    return parts
+
+
+def stack_expansion(graph: ModelGraph) -> tuple[ModelGraph, list[int]]:
+    """`expand_stack_layers`, and where each node of the result came from.
+
+    Returns:
+        The expanded graph (`graph` itself when it has no stack layer) and,
+        for each of its node ids, the id of the node of `graph` it stands
+        for (a stack's parts all map to the stack): what a fixer needs to
+        edit the stack layer a finding on one of its parts names.
+    """
+    found = [_stack_core(node) for node in graph.nodes]
+    if not any(found):
+        return graph, list(range(len(graph.nodes)))
+    expanded = dataclasses.replace(graph, nodes=[], edges=[], inputs=[], outputs=[])
+    origin: list[int] = []
+    first: dict[int, int] = {}
+    last: dict[int, int] = {}
+    for position, (node, core) in enumerate(zip(graph.nodes, found)):
+        copies = [dataclasses.replace(node)] if core is None else _stack_parts(node, position, *core)
+        ids = []
+        for part in copies:
+            expanded.add(part)
+            origin.append(position)
+            ids.append(part.id)
+        for below, above in zip(ids, ids[1:]):
+            expanded.connect(below, above)
+        first[position], last[position] = ids[0], ids[-1]
+    for edge in graph.edges:  # an edge naming a missing node (a malformed graph) is dropped
+        if edge.src in last and edge.dst in first:
+            expanded.connect(last[edge.src], first[edge.dst], edge.role, edge.index)
+    expanded.inputs = [first[i] for i in graph.inputs if i in first]
+    expanded.outputs = [last[i] for i in graph.outputs if i in last]
+    return expanded, origin
+
+
+def expand_stack_layers(graph: ModelGraph) -> ModelGraph:
+    """The graph with every stack layer replaced by the layers it stands for.
+
+    An `LSTMStack` node with `units=[64, 32]` becomes two `LSTM` nodes, 64
+    then 32 units, wired in a chain: the lower one returns its sequence (a
+    stack's intermediate layers always do) and the top one has the stack's
+    `return_sequences`. Both keep the stack's name, location and (inside
+    `TimeDistributed`) its wrappers, and carry a `LayerPart` in `part`, so a
+    message names `lstm_stack (layer 2 of 2)`. A stack whose `units` are not
+    known becomes one node. The rules call this once, before they run; the
+    input graph is not changed.
+
+    Example:
+
+    >>> graph = ModelGraph.chain([
+    ...     LayerNode("lstm_stack", "LSTMStack", {"units": [64, 32]}),
+    ...     LayerNode("dense", "Dense", {"units": 1}),
+    ... ])
+    >>> [(n.cls, n.display_name, n.return_sequences) for n in expand_stack_layers(graph).nodes[:2]]
+    [('LSTM', 'lstm_stack (layer 1 of 2)', True), ('LSTM', 'lstm_stack (layer 2 of 2)', False)]
+    """
+    return stack_expansion(graph)[0]

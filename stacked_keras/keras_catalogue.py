@@ -46,6 +46,11 @@ __all__ = [
     "SHAPE_OPS",
     "CUDNN_DEFAULTS",
     "PUBLIC_NAMES",
+    "STACK_LAYERS",
+    "STACK_REGISTERED_NAMES",
+    "STACK_POSITIONAL_ARGUMENTS",
+    "CALL_ARGUMENTS",
+    "stack_class",
 ]
 
 # -- layer families (the graph and the rules) --------------------------------
@@ -189,6 +194,53 @@ OWN_LAYERS = {
     "stacked_keras>FusedGRU": "GRU",
 }
 
+# stacked-keras's stack layers (`stacked_keras.grid_layers`): one layer that
+# stands for a whole stack of LSTM or GRU layers (config `units`, one per
+# layer, bottom to top; `return_sequences` of the top layer). The front-ends
+# keep such a layer as one node of this class; `graph.expand_stack_layers`
+# turns it into the layers it stands for before the rules read the graph.
+# Kept apart from `OWN_LAYERS`, which map one layer to one Keras layer.
+STACK_LAYERS = {"LSTMStack": "LSTM", "GRUStack": "GRU"}
+
+# The spellings that name a stack layer: in source (`stacked_keras.LSTMStack`,
+# `stacked_keras.grid_layers.LSTMStack`), in saved configs (the class name,
+# the registered name `stacked_keras>LSTMStack`), on a live layer.
+STACK_REGISTERED_NAMES = {
+    spelling: name
+    for name in STACK_LAYERS
+    for spelling in (name, f"stacked_keras.{name}", f"stacked_keras.grid_layers.{name}", f"stacked_keras>{name}")
+}
+
+# Their positional parameters, under their config keys (from the signatures).
+STACK_POSITIONAL_ARGUMENTS: dict[str, tuple[str, ...]] = {
+    "LSTMStack": ("units", "return_sequences"),
+    "GRUStack": ("units", "return_sequences", "kernel_initializer", "recurrent_initializer", "bias_initializer"),
+}
+
+
+def stack_class(class_name: object, registered_name: object = None, module: object = None) -> str | None:
+    """`"LSTMStack"` or `"GRUStack"` when a layer is stacked-keras's stack layer, else None.
+
+    A class of that name registered or defined elsewhere (`"my_lab>LSTMStack"`,
+    module `my_lab.layers`) is not stacked-keras's.
+
+    >>> stack_class("LSTMStack", "stacked_keras>LSTMStack", "stacked_keras.grid_layers")
+    'LSTMStack'
+    >>> stack_class("LSTMStack", "my_lab>LSTMStack") is None
+    True
+    """
+    if not isinstance(class_name, str):
+        return None
+    name = STACK_REGISTERED_NAMES.get(class_name)
+    if name is None:
+        return None
+    if isinstance(registered_name, str) and registered_name not in STACK_REGISTERED_NAMES:
+        return None
+    if isinstance(module, str) and module and not module.startswith("stacked_keras"):
+        return None
+    return name
+
+
 # Class names the rules give a meaning to: a user class by one of these names
 # is renamed by the source front-end.
 KERAS_LAYER_NAMES = (
@@ -269,6 +321,9 @@ POSITIONAL_ARGUMENTS: dict[str, tuple[str, ...]] = {
     "ZeroPadding1D": ("padding",),
     "ActivityRegularization": ("l1", "l2"),
 }
+
+# The positional parameters of every layer class the source front-end reads.
+CALL_ARGUMENTS: dict[str, tuple[str, ...]] = {**POSITIONAL_ARGUMENTS, **STACK_POSITIONAL_ARGUMENTS}
 
 # Config keys Keras reads as booleans: a literal is stored as a bool.
 BOOLEAN_KEYS = frozenset({

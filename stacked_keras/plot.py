@@ -8,7 +8,9 @@ from one layer to the next. `plot_stack` draws that grid for a model:
 - the inputs x_1 .. x_T at the bottom, one row of cells per recurrent layer,
   the outputs at the top (every timestep when the top layer returns its
   sequence, the last one only otherwise);
-- each layer's name and units on the right of its row;
+- each layer's name and units on the right of its row (a stack layer,
+  `LSTMStack([64, 32])`, draws as its layers: rows `lstm_stack (layer 1 of
+  2)` and `lstm_stack (layer 2 of 2)`);
 - a layer that returns only its last state sends up one arrow, from H_T^L;
   when the linter reports the connection above it as broken (rule SK101, or
   SK103 when a Reshape fabricates a sequence from that vector), the arrows
@@ -33,7 +35,7 @@ import numbers
 import os
 from typing import Any
 
-from stacked_keras.graph import ModelGraph
+from stacked_keras.graph import ModelGraph, expand_stack_layers
 from stacked_keras.plot_grid import (
     BROKEN_COLOR,
     STACK_GAP,
@@ -119,10 +121,13 @@ def _broken_links(graph: ModelGraph, report: Any) -> dict[str, str]:
                 "report must be a stacked_keras lint Report (from stacked_keras.lint), got "
                 f"{type(report).__name__}"
             )
+    # A finding on a stack layer (`lstm_stack`) is on its top layer, the one
+    # whose return_sequences is the stack's: its row is `lstm_stack (layer 2 of 2)`.
+    tops = {node.name: node.display_name for node in graph if node.part is not None and node.part.is_top}
     broken: dict[str, str] = {}
     for finding in findings:
         if finding.code in BROKEN_LINK_CODES and finding.layer:
-            broken.setdefault(finding.layer, finding.code)
+            broken.setdefault(tops.get(finding.layer, finding.layer), finding.code)
     return broken
 
 
@@ -255,7 +260,7 @@ def plot_stack(
     """
     timesteps = _check_timesteps(timesteps)
     path = _check_path(path)
-    graph = _graph_of(model_or_graph)
+    graph = expand_stack_layers(_graph_of(model_or_graph))  # a stack layer draws as its rows
     broken = _broken_links(graph, report)
     recurrent = [node for node in graph if node.is_recurrent]
     if not recurrent:

@@ -45,7 +45,8 @@ class Row:
 
     @property
     def name(self) -> str:
-        return self.node.name
+        """The layer's name; `lstm_stack (layer 1 of 2)` for a layer of a stack layer."""
+        return self.node.display_name
 
     @property
     def return_sequences(self) -> Any:

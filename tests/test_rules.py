@@ -1053,7 +1053,7 @@ CLASSES = [
     "LSTM", "GRU", "SimpleRNN", "RNN", "ConvLSTM2D", "Bidirectional", "TimeDistributed",
     "Dense", "Dropout", "Activation", "Add", "Concatenate", "Reshape", "expand_dims",
     "RepeatVector", "Flatten", "GlobalAveragePooling1D", "Embedding", "InputLayer", "LSTMCell",
-    "Lambda", "", "MyCustomLayer",
+    "Lambda", "", "MyCustomLayer", "LSTMStack", "GRUStack",
 ]
 ODD_VALUES = st.one_of(
     st.booleans(), st.none(), st.just(UNKNOWN), st.integers(-3, 100), st.floats(allow_nan=True),

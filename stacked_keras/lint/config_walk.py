@@ -25,7 +25,9 @@ from stacked_keras.graph import (
 from stacked_keras.keras_catalogue import (
     MODEL_CLASSES as _MODEL_CLASSES,
     SHAPE_OPS as _SHAPE_OPS,
+    STACK_LAYERS,
     TF_OP_LAYERS as _TF_OP_LAYERS,
+    stack_class,
 )
 from stacked_keras.lint.config_forms import _SEQUENCE, Call, _malformed, _short, layer_calls, references
 from stacked_keras.lint.keras_names import custom_class_name, loss_name, op_name
@@ -93,7 +95,9 @@ class _ConfigReader:
             if ">" in class_name:
                 registered, class_name = class_name, class_name.rsplit(">", 1)[1]
             cls = canonical_class(class_name)
-            if cls in RECURRENT_LAYERS or cls in WRAPPERS or cls in _MODEL_CLASSES:
+            if cls in STACK_LAYERS and stack_class(class_name, registered, module) is None:
+                cls = custom_class_name(class_name, registered, module)  # another package's class
+            elif cls in RECURRENT_LAYERS or cls in WRAPPERS or cls in _MODEL_CLASSES:
                 # A user class that merely shares a Keras name: unknown semantics.
                 cls = custom_class_name(class_name, registered, module)
         node_config = {k: v for k, v in config.items() if k not in ("layer", "cell")}

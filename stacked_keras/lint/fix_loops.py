@@ -30,10 +30,10 @@ static linter, this module imports neither TensorFlow nor Keras.
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from stacked_keras.graph import LayerNode, ModelGraph
+from stacked_keras.graph import LayerNode, ModelGraph, expand_stack_layers
 from stacked_keras.lint.semantics import GraphView, last_state_destinations
 
 __all__ = ["EnclosingLoop", "LoopPlan", "enclosing_loop", "plan_loop_fix", "needs_condition", "feeds_recurrent",
@@ -371,14 +371,28 @@ def as_planned(value: object, graph: ModelGraph, node: LayerNode) -> bool:
     return True
 
 
+def built_layers(graphs: list[ModelGraph]) -> Iterator[tuple[ModelGraph, LayerNode]]:
+    """`(graph, node)` for each layer of the models, as the rules see them.
+
+    A stack layer (`LSTMStack([64, 32])`) is read as its layers
+    (`graph.expand_stack_layers`), and only its top layer is given: the one
+    whose `return_sequences` is the call's (the lower ones always return
+    their sequences), so a fix of the call is a fix of that layer.
+    """
+    for graph in graphs:
+        expanded = expand_stack_layers(graph)
+        for node in expanded.nodes:
+            if node.part is None or node.part.is_top:
+                yield expanded, node
+
+
 def built_at(key: tuple[int | None, int, int], graphs: list[ModelGraph]) -> list[tuple[ModelGraph, LayerNode]]:
     """`(graph, node)` for each layer whose core was built at a call (`(cell, line, column)`), in build order."""
     found = []
-    for graph in graphs:
-        for node in graph.nodes:
-            location = node.core.location
-            if location is not None and (location.cell, location.line, location.column) == key:
-                found.append((graph, node))
+    for graph, node in built_layers(graphs):
+        location = node.core.location
+        if location is not None and (location.cell, location.line, location.column) == key:
+            found.append((graph, node))
     return found
 
 

@@ -17,6 +17,11 @@ rebuilds the model from its edited config:
   from a recurrent layer's last state, right below another recurrent layer, is
   removed, and the layer below returns its sequence instead.
 
+A stack layer (`LSTMStack`, `GRUStack`) counts as the layers it stands
+for: when its top layer must return its sequence, the stack layer is
+rebuilt with `return_sequences=True` (the same units, so its weights are
+copied as they are).
+
 Weights are copied layer by layer wherever the shapes match (they do for
 these changes). The original model is never modified. Where the fix is
 ambiguous (the last state also feeds a per-sample head, a reshape into
@@ -36,6 +41,7 @@ from stacked_keras.graph import (
     WRAPPERS,
     LayerNode,
     ModelGraph,
+    stack_expansion,
 )
 from stacked_keras.lint.semantics import GraphView
 from stacked_keras.stack import return_sequences_for
@@ -130,12 +136,17 @@ def _rank_keeping_dead_end(graph: ModelGraph, crossed: list[LayerNode]) -> Layer
 def plan_fix(graph: ModelGraph) -> FixPlan:
     """Decides what `fix` changes, from the graph alone (no Keras).
 
+    A stack layer (`LSTMStack([64, 32])`) is read as the layers it stands
+    for (`graph.stack_expansion`): when its top layer must return its
+    sequence, the plan names the stack layer's node (its `return_sequences`
+    is the top layer's; the layers below always return theirs).
+
     Args:
         graph: a model's graph (from `graph_from_model` or
             `graphs_from_config`).
 
     Returns:
-        A `FixPlan`.
+        A `FixPlan`, whose ids are those of `graph`'s nodes.
 
     Example:
 
@@ -144,6 +155,15 @@ def plan_fix(graph: ModelGraph) -> FixPlan:
     >>> sorted(plan_fix(graph).return_sequences)
     [0]
     """
+    expanded, origin = stack_expansion(graph)
+    plan = _plan_expanded(expanded)
+    plan.return_sequences = {origin[i] for i in plan.return_sequences}
+    plan.remove = {origin[i] for i in plan.remove}
+    return plan
+
+
+def _plan_expanded(graph: ModelGraph) -> FixPlan:
+    """`plan_fix` on a graph whose stack layers are expanded (ids of that graph)."""
     plan = FixPlan()
     view = GraphView(graph)
     feeds: dict[int, list[int]] = {}
@@ -190,13 +210,14 @@ def plan_fix(graph: ModelGraph) -> FixPlan:
             problems.append("it is also an output of the model")
         elif dead_end is not None:
             problems.append(f"it also reaches {dead_end.name}, an output of the model")
-        shared = [n.name for n in graph.nodes if n.name == below.name and n.id != below.id]
+        shared = [n.name for n in graph.nodes if n.name == below.name and n.id != below.id
+                  and (n.part is None or below.part is None or n.part.node != below.part.node)]
         if shared:
             problems.append("the layer is called more than once")
         if problems:
             plan.ambiguous.append(
-                f"left {below.name} unchanged: its last state feeds "
-                f"{', '.join(graph.node(i).name for i in above)}, but {'; '.join(problems)}. "
+                f"left {below.display_name} unchanged: its last state feeds "
+                f"{', '.join(graph.node(i).display_name for i in above)}, but {'; '.join(problems)}. "
                 f"Decide which consumer needs the sequence and set return_sequences by hand."
             )
             continue

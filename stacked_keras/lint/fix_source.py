@@ -64,10 +64,10 @@ from dataclasses import dataclass, field
 
 from stacked_keras.atomic_files import write_file_atomically
 from stacked_keras.graph import ModelGraph
-from stacked_keras.keras_catalogue import POSITIONAL_ARGUMENTS as _POSITIONAL
+from stacked_keras.keras_catalogue import CALL_ARGUMENTS as _POSITIONAL
 from stacked_keras.lint.files import read_regular_file
 from stacked_keras.lint.findings import Finding, UnreadableInput
-from stacked_keras.lint.fix_loops import LoopPlan, as_planned, built_at, feeds_recurrent as _feeds_recurrent, \
+from stacked_keras.lint.fix_loops import LoopPlan, as_planned, built_at, built_layers, feeds_recurrent as _feeds_recurrent, \
     loop_plan, needs_condition
 from stacked_keras.lint.source_origins import OriginsMixin
 from stacked_keras.lint.from_source import (
@@ -404,12 +404,11 @@ def _settle(fixes: list[_Fix], findings: list[Finding], sources: dict[int | None
             kept = []
             break
         settings: dict[tuple[int | None, int, int], list[object]] = {}
-        for graph in graphs:
-            for node in graph.nodes:
-                location = node.core.location
-                if location is not None and node.is_recurrent:
-                    settings.setdefault((location.cell, location.line, location.column), []).append(
-                        (node.core.get("return_sequences", False), graph, node))
+        for graph, node in built_layers(graphs):  # a stack layer's top layer holds its call's flag
+            location = node.core.location
+            if location is not None and node.is_recurrent:
+                settings.setdefault((location.cell, location.line, location.column), []).append(
+                    (node.core.get("return_sequences", False), graph, node))
         failed = []
         for fix in kept:
             part_edits = [e for other in kept if other.part == fix.part for e in other.edits]

@@ -16,6 +16,9 @@ recorded, never running a forward pass:
   `Sequential`) flattened into the outer graph, their layers named
   `"inner/lstm"`, exactly as the saved-file front-end names them, so a model
   and its `.keras` file give the same graph;
+- stacked-keras's stack layers (`LSTMStack`, `GRUStack`) as one node of
+  their class, holding `units` and `return_sequences` (the rules read it as
+  its layers: `graph.expand_stack_layers`);
 - wrappers through `Bidirectional.forward_layer` and `TimeDistributed.layer`,
   and `RNN(cell)` through `RNN.cell`.
 
@@ -34,6 +37,7 @@ from __future__ import annotations
 from typing import Any
 
 from stacked_keras.graph import OWN_LAYERS, RECURRENT_LAYERS, WRAPPERS, LayerNode, ModelGraph, canonical_class
+from stacked_keras.keras_catalogue import STACK_LAYERS, stack_class
 from stacked_keras.lint.keras_names import custom_class_name, loss_name, op_name
 
 __all__ = ["graph_from_model", "check_model"]
@@ -131,7 +135,9 @@ class _ModelWalker:
 
             registered = get_registered_name(type(layer))
             cls = canonical_class(class_name)
-            if registered in OWN_LAYERS or cls in RECURRENT_LAYERS or cls in WRAPPERS:
+            if cls in STACK_LAYERS and stack_class(class_name, registered, type(layer).__module__) is None:
+                cls = custom_class_name(class_name, registered, type(layer).__module__)
+            elif registered in OWN_LAYERS or cls in RECURRENT_LAYERS or cls in WRAPPERS:
                 # stacked-keras's own layers count as the Keras layer they
                 # compute like; a user class that merely shares a Keras name
                 # is not that layer.

@@ -17,10 +17,11 @@ from typing import Any
 from stacked_keras.graph import UNKNOWN, LayerNode
 from stacked_keras.keras_catalogue import (
     BOOLEAN_KEYS as _BOOLEAN_KEYS,
+    CALL_ARGUMENTS as _POSITIONAL,
     KERAS_DEFAULTS,
     KERAS_LAYER_NAMES as _KERAS_LAYER_NAMES,
-    POSITIONAL_ARGUMENTS as _POSITIONAL,
     RECURRENT_LAYERS,
+    STACK_LAYERS,
 )
 from stacked_keras.lint.pyeval import (
     MISSING,
@@ -233,7 +234,7 @@ class KerasCallsMixin:
         elif "return_sequences" in arguments.double_star_keys:
             source = "double_star"
         if arguments.kw_unknown:
-            for key in KERAS_DEFAULTS.get(cls, {}):
+            for key in KERAS_DEFAULTS.get(cls, {"return_sequences": False} if cls in STACK_LAYERS else {}):
                 config.setdefault(key, UNKNOWN)
             if "return_sequences" not in arguments.keyword_nodes:
                 source = "double_star"
@@ -241,7 +242,7 @@ class KerasCallsMixin:
             name=state["name"], cls=cls, config=config, wrapped=state["wrapped"], location=self.location(node),
             kind="input" if cls == "InputLayer" else "layer",
         )
-        if cls in RECURRENT_LAYERS:
+        if cls in RECURRENT_LAYERS or cls in STACK_LAYERS:  # a stack's flag is its top layer's
             self._record_layer_call(template, node, source)
         return LayerValue(template, self.evaluator.frame.id)
 

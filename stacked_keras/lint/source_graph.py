@@ -18,7 +18,7 @@ import bisect
 from typing import Any
 
 from stacked_keras.graph import UNKNOWN, LayerNode, Location, ModelGraph
-from stacked_keras.keras_catalogue import RANK_KEEPING, RECURRENT_LAYERS, WRAPPERS
+from stacked_keras.keras_catalogue import RANK_KEEPING, RECURRENT_LAYERS, STACK_LAYERS, WRAPPERS
 from stacked_keras.lint.pyeval import PLAIN, ClassValue, Evaluator, Hooks, MethodRef, ModuleRef, ObjectValue
 from stacked_keras.lint.source_assumed import AssumedNamesMixin
 from stacked_keras.lint.source_arrays import (
@@ -401,7 +401,7 @@ class SourceFrontEnd(AssumedNamesMixin, PartialsMixin, KerasCallsMixin, OriginsM
             core = template
             while core.cls in WRAPPERS and core.wrapped is not None:
                 core = core.wrapped
-            if core.cls in RECURRENT_LAYERS:
+            if core.cls in RECURRENT_LAYERS or core.cls in STACK_LAYERS:
                 value = core.config.get("return_sequences", False)
                 return value if isinstance(value, bool) else None
             if template.cls not in RANK_KEEPING or len(dag_node.inputs) != 1:

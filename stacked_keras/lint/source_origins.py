@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from stacked_keras.graph import LayerNode, Location
-from stacked_keras.keras_catalogue import POSITIONAL_ARGUMENTS as _POSITIONAL, RECURRENT_LAYERS
+from stacked_keras.keras_catalogue import POSITIONAL_ARGUMENTS as _POSITIONAL, RECURRENT_LAYERS, STACK_LAYERS
 from stacked_keras.lint.fix_loops import EnclosingLoop, enclosing_loop
 from stacked_keras.lint.pyeval import MAX_CALL_DEPTH, Frame, FunctionValue, Scope
 from stacked_keras.lint.source_values import LayerValue
@@ -137,7 +137,7 @@ class OriginsMixin:
                     return keyword.value
             return None
         if source == "positional":
-            index = _POSITIONAL["RNN"].index("return_sequences")
+            index = _POSITIONAL["RNN"].index("return_sequences")  # 1, as for LSTMStack/GRUStack
             arguments = node.args[:index + 1]
             if len(arguments) > index and not any(isinstance(a, ast.Starred) for a in arguments):
                 return arguments[index]
@@ -261,7 +261,7 @@ class OriginsMixin:
             if id(template) in self._traced:
                 return
             template.location = location
-            if template.cls in RECURRENT_LAYERS:
+            if template.cls in RECURRENT_LAYERS or template.cls in STACK_LAYERS:
                 key = (location.cell, location.line, location.column)
                 if key not in self.layer_calls:
                     self.layer_calls[key] = LayerCall(call, template.cls, "helper", location.cell, function=function,

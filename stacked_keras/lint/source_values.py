@@ -1,7 +1,9 @@
 """What the source front-end knows of Keras names, and the values it adds to the Python evaluator's.
 
 `keras_kind` says what a module path names (a layer class, `Sequential`,
-`Model`, `Input`, a merge function, an op...), reading the layer names and
+`Model`, `Input`, a merge function, an op...; stacked-keras's stack layers
+`stacked_keras.LSTMStack` and `stacked_keras.grid_layers.GRUStack` are layer
+classes too), reading the layer names and
 aliases from `stacked_keras.keras_catalogue`. The classes are the
 `External` values `SourceFrontEnd` (see `source_graph.py`) gives the
 evaluator: layers built but not applied (`LayerValue`), one layer of several
@@ -20,6 +22,7 @@ from stacked_keras.graph import UNKNOWN, LayerNode, Location, canonical_class
 from stacked_keras.keras_catalogue import (
     KERAS_MODULE_ALIASES as _KERAS_ALIASES,
     MERGE_FUNCTIONS as _MERGE_FUNCTIONS,
+    STACK_REGISTERED_NAMES as _STACK_NAMES,
 )
 from stacked_keras.lint.pyeval import External, ModuleRef
 
@@ -72,6 +75,8 @@ def keras_kind(path: str) -> tuple[str, str] | None:
     parts = path.split(".")
     last = parts[-1]
     head = parts[0]
+    if head == "stacked_keras":  # `from stacked_keras import LSTMStack`, `sk.grid_layers.GRUStack`
+        return (LAYER, _STACK_NAMES[path]) if path in _STACK_NAMES else None
     if head == "tensorflow":
         if len(parts) >= 3 and parts[1] in ("nn", "math") and last.islower():
             return ACTIVATION if parts[1] == "nn" else OP, last

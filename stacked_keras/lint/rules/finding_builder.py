@@ -21,16 +21,47 @@ def _name_of(node: LayerNode) -> str | None:
     return name if isinstance(name, str) and name else None
 
 
+def _display_name(node: LayerNode) -> str | None:
+    """The node's name, or `lstm_stack (layer 2 of 2)` for a layer of a stack layer."""
+    part = getattr(node, "part", None)
+    if part is not None and _name_of(node):
+        return part.label
+    return _name_of(node)
+
+
 def _label(view: _GraphView, i: int) -> str:
-    """How a message names node i: `lstm_1`, or `bidirectional (wrapping lstm)`."""
+    """How a message names node i: `lstm_1`, `bidirectional (wrapping lstm)`, `lstm_stack (layer 2 of 2)`."""
     node = view.nodes[i]
-    name = _name_of(node) or f"{view.cls(i) or 'layer'} #{i}"
+    name = _display_name(node) or f"{view.cls(i) or 'layer'} #{i}"
     core = view.core(i)
     if core is not node:
         inner = _name_of(core) or _class_of(core)
         if inner and inner != name:
             return f"{name} (wrapping {inner})"
     return name
+
+
+def _labels(view: _GraphView, ids: list[int]) -> list[str]:
+    """How a message names several nodes: every layer of one stack layer, when all are there, as one.
+
+    `["lstm_stack (its 3 layers)"]` for the three parts of `lstm_stack`;
+    each node's `_label` otherwise.
+    """
+    labels: list[str] = []
+    position = 0
+    while position < len(ids):
+        part = getattr(view.nodes[ids[position]], "part", None)
+        depth = getattr(part, "depth", None)
+        run = ids[position:position + depth] if part is not None and depth else []
+        parts = [getattr(view.nodes[j], "part", None) for j in run]
+        if depth and depth > 1 and len(run) == depth and all(
+                p is not None and p.node == part.node and p.index == k for k, p in enumerate(parts)):
+            labels.append(f"{part.stack} (its {depth} layers)")
+            position += depth
+            continue
+        labels.append(_label(view, ids[position]))
+        position += 1
+    return labels
 
 
 def _target_label(view: _GraphView, i: int) -> str:

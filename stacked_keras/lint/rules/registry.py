@@ -17,7 +17,8 @@ Codes:
 - SK2xx: training and speed hints (SK201 deep SimpleRNN stacks, SK202
   cuDNN-ineligible settings, SK203 deep stacks without regularization).
 
-The rules read only the shared `ModelGraph` (`stacked_keras/graph.py`), never
+The rules read only the shared `ModelGraph` (`stacked_keras/graph.py`), with
+its stack layers expanded into their layers (`expand_stack_layers`), never
 Keras itself, so this module imports neither TensorFlow nor Keras. They are
 written to stay quiet when they cannot be sure: a setting the front-end could
 not know (`UNKNOWN`) never produces an error, and odd graphs (cycles, edges to
@@ -32,7 +33,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from stacked_keras.graph import ModelGraph
+from stacked_keras.graph import ModelGraph, expand_stack_layers
 from stacked_keras.lint.findings import Finding, Severity, UnreadableInput
 from stacked_keras.lint.rules import (
     broken_vertical_connection,
@@ -106,7 +107,7 @@ def _graph_check(code: str) -> Callable[[ModelGraph], list[Finding]]:
     run = _VIEW_CHECKS[code]
 
     def check_graph(graph: ModelGraph) -> list[Finding]:
-        return sorted(run(_GraphView(graph)), key=_location_key)
+        return sorted(run(_GraphView(expand_stack_layers(graph))), key=_location_key)
 
     check_graph.__name__ = run.__name__.lstrip("_")
     check_graph.__qualname__ = check_graph.__name__
@@ -271,7 +272,9 @@ def check(graph: ModelGraph, *, select: Any = None, ignore: Any = None) -> list[
             f"graph must be a stacked_keras.graph.ModelGraph, got {type(graph).__name__}"
         )
     rules = _chosen_rules(select, ignore)
-    view = _GraphView(graph)
+    # Every rule sees plain layers: a stack layer (`LSTMStack`) is read as
+    # the LSTM/GRU layers it stands for (`graph.expand_stack_layers`).
+    view = _GraphView(expand_stack_layers(graph))
     findings: list[Finding] = []
     for rule in rules:
         if rule.code in _VIEW_CHECKS:

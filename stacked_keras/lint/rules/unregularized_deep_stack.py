@@ -12,7 +12,7 @@ from typing import Any
 from stacked_keras.graph import UNKNOWN, LayerNode
 from stacked_keras.lint.findings import Finding
 from stacked_keras.lint.rules.codes import CODES
-from stacked_keras.lint.rules.finding_builder import _finding, _join, _label
+from stacked_keras.lint.rules.finding_builder import _finding, _join, _labels
 from stacked_keras.lint.semantics import (
     _DROPOUT_LAYERS,
     _WRAPPER_DEPTH_LIMIT,
@@ -116,7 +116,7 @@ def _check_unregularized_deep_stack(view: _GraphView) -> list[Finding]:
         return []
     findings = []
     for chain in deep:
-        names = _join([_label(view, n) for n in chain])
+        names = _join(_labels(view, chain))
         message = (
             f"{names} form a stack of {len(chain)} recurrent layers with no dropout or weight "
             "regularization anywhere in the model, so it easily overfits a small dataset."
