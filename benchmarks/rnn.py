@@ -9,6 +9,10 @@ head, Adam, mean squared error):
 - **keras**: the same stack written by hand as a plain `keras.Sequential` of
   `keras.layers.LSTM` / `GRU` layers, compiled with the same optimizer, loss
   and metric;
+- **stack**: the builder's model with `fused=True`: the same stack as one
+  `stacked_keras.LSTMStack` / `GRUStack` layer (`stacked_keras.grid_layers`),
+  computed by anti-diagonals of the time x depth grid, with the zoo model's
+  weights; measured through `fit`, `predict` and its SavedModel;
 - **torch**: PyTorch's fused multi-layer `nn.LSTM` / `nn.GRU(num_layers=L)`
   with the same head, when PyTorch is installed (`pip install
   "stacked-keras[bench]"`); skipped cleanly otherwise.
@@ -19,6 +23,9 @@ It measures samples per second the way users call each model:
   in NumPy arrays, shuffled as `fit` does by default, after a warm-up epoch;
   PyTorch: a training loop (Adam, MSE) over shuffled batches of the same
   samples (a fresh `torch.randperm` each epoch).
+- `fit_data` (zoo and stack): `model.fit(stacked_keras.training_data(x, y,
+  batch_size=B), epochs=1)`, the same shuffled epoch from a `tf.data`
+  pipeline without autotuning (`stacked_keras.fit_data` says why).
 - `predict`: `model.predict(x, batch_size=B)`; PyTorch: the forward pass
   under `torch.inference_mode()`, batch by batch.
 - `savedmodel`: the `serving_default` signature of the SavedModel that
@@ -51,7 +58,9 @@ The report also gives the SavedModel export time and the linter's
 throughput (files per second, `benchmarks.lint_throughput`).
 
 Prints a markdown table per cell and shape, with the ratios zoo/torch and
-zoo/keras, and writes everything as JSON.
+zoo/keras and the fused stack's rows (ratios stack/torch and stack/zoo), and
+writes everything as JSON. `--fused` adds the older projected-input layers
+`stacked_keras.layers.FusedLSTM` / `FusedGRU` in a hand-written stack.
 
 Usage:
 
@@ -106,15 +115,18 @@ SHAPES = {
 }
 
 # What the zoo model is measured on, in table order.
-ZOO_METRICS = ("fit", "predict", "savedmodel", "savedmodel_fast", "fast_predict")
+ZOO_METRICS = ("fit", "fit_data", "predict", "savedmodel", "savedmodel_fast", "fast_predict")
+# What the fused stack model (`deep_rnn(..., fused=True)`) is measured on.
+STACK_METRICS = ("fit", "fit_data", "predict", "savedmodel")
 # zoo metric -> the hand-written Keras model's metric it is compared with.
-KERAS_COUNTERPART = {"fit": "fit", "predict": "predict", "savedmodel": "savedmodel",
+KERAS_COUNTERPART = {"fit": "fit", "fit_data": "fit", "predict": "predict", "savedmodel": "savedmodel",
                      "savedmodel_fast": "savedmodel", "fast_predict": "predict"}
 # zoo metric -> the PyTorch metric it is compared with.
-TORCH_COUNTERPART = {"fit": "fit", "predict": "inference", "savedmodel": "inference",
+TORCH_COUNTERPART = {"fit": "fit", "fit_data": "fit", "predict": "inference", "savedmodel": "inference",
                      "savedmodel_fast": "inference", "fast_predict": "inference"}
 LABELS = {
     "fit": "training: `fit`",
+    "fit_data": "training: `fit(training_data(...))`",
     "predict": "inference: `predict`",
     "savedmodel": "inference: SavedModel from `export_saved_model`",
     "savedmodel_fast": "inference: SavedModel serving `serving.inference_callable` (shards + XLA)",
@@ -175,9 +187,12 @@ def configure_threads(threads: int) -> None:
 class KerasRunner:
     """A Keras model measured through fit, predict and its SavedModel (and, for the zoo, the fast paths)."""
 
-    def __init__(self, name: str, model: Any, shape: Shape, workdir: Path, fast_paths: bool) -> None:
+    def __init__(
+        self, name: str, model: Any, shape: Shape, workdir: Path, fast_paths: bool, fit_data: bool = True
+    ) -> None:
         self.name, self.model, self.shape, self.workdir = name, model, shape, workdir
         self.fast_paths = fast_paths
+        self.with_fit_data = fit_data
         self.export_seconds: dict[str, float] = {}
         self.signatures: dict[str, Any] = {}
         self._loaded: list[Any] = []  # keeps the signatures' variables alive
@@ -191,6 +206,8 @@ class KerasRunner:
         self.x, self.y, self.x_train, self.y_train = x, y, x_train, y_train
         self.batches = [tf.constant(x[i : i + self.shape.batch]) for i in range(0, len(x), self.shape.batch)]
         self.fit()
+        if self.with_fit_data:
+            self.fit_data()
         self.predict()
         stem = f"{self.name}_{self.model.layers[0].__class__.__name__}_{self.shape.name}"
         result = export_saved_model(self.model, self.workdir / stem)
@@ -215,6 +232,8 @@ class KerasRunner:
 
     def metrics(self) -> dict[str, Callable[[], Any]]:
         runs = {"fit": self.fit, "predict": self.predict, "savedmodel": lambda: self.serve("savedmodel")}
+        if self.with_fit_data:
+            runs["fit_data"] = self.fit_data
         if self.fast_paths:
             runs["savedmodel_fast"] = lambda: self.serve("savedmodel_fast")
             runs["fast_predict"] = self.fast_predict
@@ -222,6 +241,12 @@ class KerasRunner:
 
     def fit(self) -> None:
         self.model.fit(self.x_train, self.y_train, batch_size=self.shape.batch, epochs=1, verbose=0)
+
+    def fit_data(self) -> None:
+        from stacked_keras import training_data
+
+        data = training_data(self.x_train, self.y_train, batch_size=self.shape.batch)
+        self.model.fit(data, epochs=1, verbose=0, shuffle=False)  # the pipeline shuffles; shuffle=False: no warning
 
     def predict(self) -> None:
         self.model.predict(self.x, batch_size=self.shape.batch, verbose=0)
@@ -315,12 +340,13 @@ class TorchRunner:
                 self._forward(batch_x).numpy()
 
 
-def zoo_model(cell: str, shape: Shape) -> Any:
-    """The stack as the builders (and so the zoo presets) make it."""
+def zoo_model(cell: str, shape: Shape, fused: bool = False) -> Any:
+    """The stack as the builders (and so the zoo presets) make it; `fused=True`: as one stack layer."""
     from stacked_keras.builders import deep_rnn
 
     return deep_rnn(
-        cell, [shape.units] * shape.layers, input_shape=(None, shape.features), head="regression"
+        cell, [shape.units] * shape.layers, input_shape=(None, shape.features), head="regression",
+        fused=fused,
     )
 
 
@@ -406,11 +432,15 @@ def bench_cell_shape(
     y_train = rng.standard_normal((shape.train_samples, 1)).astype("float32")
 
     zoo = KerasRunner("zoo", zoo_model(cell, shape), shape, workdir, fast_paths=True)
-    hand = KerasRunner("keras", hand_written_model(cell, shape), shape, workdir, fast_paths=False)
+    hand = KerasRunner("keras", hand_written_model(cell, shape), shape, workdir, fast_paths=False, fit_data=False)
     hand.model.set_weights(zoo.model.get_weights())
-    runners: list[Any] = [zoo, hand]
+    stack = KerasRunner("stack", zoo_model(cell, shape, fused=True), shape, workdir, fast_paths=False)
+    stack.model.set_weights(zoo.model.get_weights())  # same weights, same order (kernel, recurrent, bias per layer)
+    runners: list[Any] = [zoo, hand, stack]
     if with_fused:
-        fused = KerasRunner("fused", hand_written_model(cell, shape, fused=True), shape, workdir, fast_paths=False)
+        fused = KerasRunner(
+            "fused", hand_written_model(cell, shape, fused=True), shape, workdir, fast_paths=False, fit_data=False
+        )
         fused.model.set_weights(zoo.model.get_weights())
         runners.append(fused)
     if with_torch:
@@ -420,7 +450,7 @@ def bench_cell_shape(
 
     seconds: dict[tuple[str, str], list[float]] = {}
     for _ in range(repeats):
-        for metric in ("fit", "predict", "inference", "savedmodel", "savedmodel_fast", "fast_predict"):
+        for metric in ("fit", "fit_data", "predict", "inference", "savedmodel", "savedmodel_fast", "fast_predict"):
             for runner in runners:
                 run = runner.metrics().get(metric)
                 if run is not None:
@@ -429,8 +459,8 @@ def bench_cell_shape(
 
     throughput = {
         f"{name}/{metric}": {
-            "samples_per_s": (shape.train_samples if metric == "fit" else samples) / statistics.median(runs),
-            "runs_samples_per_s": [(shape.train_samples if metric == "fit" else samples) / s for s in runs],
+            "samples_per_s": (shape.train_samples if metric.startswith("fit") else samples) / statistics.median(runs),
+            "runs_samples_per_s": [(shape.train_samples if metric.startswith("fit") else samples) / s for s in runs],
         }
         for (name, metric), runs in seconds.items()
     }
@@ -441,6 +471,12 @@ def bench_cell_shape(
         torch_key = f"torch/{TORCH_COUNTERPART[metric]}"
         if torch_key in throughput:
             ratios[f"zoo/torch {metric}"] = zoo_rate / throughput[torch_key]["samples_per_s"]
+    for metric in STACK_METRICS:
+        stack_rate = throughput[f"stack/{metric}"]["samples_per_s"]
+        ratios[f"stack/zoo {metric}"] = stack_rate / throughput[f"zoo/{metric}"]["samples_per_s"]
+        torch_key = f"torch/{TORCH_COUNTERPART[metric]}"
+        if torch_key in throughput:
+            ratios[f"stack/torch {metric}"] = stack_rate / throughput[torch_key]["samples_per_s"]
     return {
         "cell": cell,
         "shape": dataclasses.asdict(shape),
@@ -451,6 +487,7 @@ def bench_cell_shape(
         "ratios": ratios,
         "export_seconds": {r.name: r.export_seconds for r in runners if isinstance(r, KerasRunner)},
         "zoo_layers": [type(layer).__name__ for layer in zoo.model.layers],
+        "stack_layers": [type(layer).__name__ for layer in stack.model.layers],
     }
 
 
@@ -493,13 +530,19 @@ def markdown_table(result: dict) -> str:
             cells += [f"{torch_rate:.0f}", f"{result['ratios'][f'zoo/torch {metric}']:.2f}x"]
         cells.append(f"{result['ratios'][f'zoo/keras {metric}']:.2f}x")
         lines.append("| " + " | ".join(cells) + " |")
+    for metric in STACK_METRICS:
+        cells = [f"{LABELS[metric]}, fused stack (`fused=True`)", f"{rate[f'stack/{metric}']['samples_per_s']:.0f}", ""]
+        if has_torch:
+            cells += ["", f"{result['ratios'][f'stack/torch {metric}']:.2f}x"]
+        cells.append(f"{result['ratios'][f'stack/zoo {metric}']:.2f}x of zoo")
+        lines.append("| " + " | ".join(cells) + " |")
     if any(key.startswith("fused/") for key in rate):
         fused = ", ".join(
             f"{metric} {rate[f'fused/{metric}']['samples_per_s']:.0f} "
             f"({rate[f'fused/{metric}']['samples_per_s'] / rate[f'keras/{metric}']['samples_per_s']:.2f}x Keras)"
             for metric in ("fit", "predict", "savedmodel")
         )
-        lines += ["", f"Hand-written stack with FusedLSTM/FusedGRU: {fused}"]
+        lines += ["", f"Hand-written stack with the projected-input FusedLSTM/FusedGRU (`--fused`): {fused}"]
     return "\n".join(lines)
 
 
@@ -535,7 +578,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even when it is installed")
     parser.add_argument("--no-lint", action="store_true", help="skip the lint throughput")
     parser.add_argument("--fused", action="store_true",
-                        help="also measure the hand-written stack with stacked_keras.layers.FusedLSTM/FusedGRU")
+                        help="also measure a hand-written stack of the projected-input layers "
+                             "stacked_keras.layers.FusedLSTM/FusedGRU (the fused stack layer, "
+                             "deep_rnn(..., fused=True), is always measured)")
     parser.add_argument("--quick", action="store_true", help="reference shape only, 2 rounds")
     parser.add_argument("--no-onnx", action="store_true",
                         help="skip the ONNX inference rows (onnxruntime, OpenVINO fp32/bf16, PyTorch)")

@@ -34,6 +34,7 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "export_saved_model": ("stacked_keras.export", "export_saved_model"),
     "export_onnx": ("stacked_keras.onnx_export", "export_onnx"),
     "fast_predict": ("stacked_keras.serving", "fast_predict"),
+    "training_data": ("stacked_keras.fit_data", "training_data"),
     "onnx_session": ("stacked_keras.onnx_serving", "onnx_session"),
     "serving_function": ("stacked_keras.serving", "serving_function"),
     # The lint package is itself callable as `lint(obj)` (see its __init__),

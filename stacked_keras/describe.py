@@ -19,6 +19,8 @@ import html
 from dataclasses import dataclass, field
 from typing import Any
 
+from stacked_keras.keras_catalogue import layer_stack_class
+
 __all__ = ["describe", "StackDescription", "COLUMNS", "LEGEND", "TIME_DISTRIBUTED_NOTE"]
 
 # (row key, text header, HTML header) for each column of the table.
@@ -55,7 +57,6 @@ TIME_DISTRIBUTED_NOTE = (
 _GATES = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}
 _CELL_OF = {"SimpleRNNCell": "SimpleRNN", "LSTMCell": "LSTM", "GRUCell": "GRU"}
 # stacked-keras's whole-stack layers (`stacked_keras.grid_layers`), by registered name.
-_STACK_LAYERS = ("stacked_keras>LSTMStack", "stacked_keras>GRUStack")
 
 
 def _gated(gates: int, shape: str) -> str:
@@ -210,7 +211,7 @@ def _layer_rows(layer: Any) -> list[dict[str, Any]]:
         return rows
     if isinstance(layer, keras.layers.RNN):
         return _cell_rows(layer, layer.cell, layer.name)
-    if keras.saving.get_registered_name(type(layer)) in _STACK_LAYERS:
+    if layer_stack_class(type(layer)) is not None:
         return _stack_layer_rows(layer)
     if isinstance(layer, keras.Model):
         return [row for inner in layer.layers for row in _layer_rows(inner)]

@@ -51,6 +51,7 @@ __all__ = [
     "STACK_POSITIONAL_ARGUMENTS",
     "CALL_ARGUMENTS",
     "stack_class",
+    "layer_stack_class",
 ]
 
 # -- layer families (the graph and the rules) --------------------------------
@@ -239,6 +240,17 @@ def stack_class(class_name: object, registered_name: object = None, module: obje
     if isinstance(module, str) and module and not module.startswith("stacked_keras"):
         return None
     return name
+
+
+def layer_stack_class(layer_class: type) -> str | None:
+    """`stack_class` of a live layer's class, by its name and module.
+
+    The one test the exports, the reference and `describe` apply to a live
+    layer: a subclass (another name) or a class of the same name defined
+    outside stacked_keras is not the stack layer, whose computation they
+    know. Reads only the class, so this module still imports nothing.
+    """
+    return stack_class(layer_class.__name__, None, layer_class.__module__)
 
 
 # Class names the rules give a meaning to: a user class by one of these names

@@ -79,8 +79,6 @@ DEFAULT_ADVICE = (
     "Embedding, Dense, TimeDistributed(Dense), LayerNormalization, Add, Dropout), or "
     "use export_saved_model"
 )
-# stacked-keras's whole-stack layers (`stacked_keras.grid_layers`), by registered name: their cell.
-STACK_LAYER_CELLS = {"stacked_keras>LSTMStack": "LSTM", "stacked_keras>GRUStack": "GRU"}
 
 
 def refusal(layer: Any, reason: str, advice: str | None = None) -> UnsupportedLayerError:
@@ -95,9 +93,9 @@ def refusal(layer: Any, reason: str, advice: str | None = None) -> UnsupportedLa
 
 def stack_layer_cell(layer: Any) -> str | None:
     """`"LSTM"` or `"GRU"` for an `LSTMStack`/`GRUStack` (exact registered class), else `None`."""
-    import keras
+    from stacked_keras.keras_catalogue import STACK_LAYERS, layer_stack_class
 
-    return STACK_LAYER_CELLS.get(keras.saving.get_registered_name(type(layer)))
+    return STACK_LAYERS.get(layer_stack_class(type(layer)))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from stacked_keras.keras_catalogue import STACK_LAYERS, layer_stack_class
 from stacked_keras.reference.cells import (
     _activation,
     _cell_from_keras,
@@ -447,14 +448,9 @@ _EVALUATORS: dict[str, Callable[[Any, _LayerCall], tuple[list[np.ndarray], list[
     "AdditiveAttention": _eval_attention,
 }
 
-# stacked-keras's whole-stack layers (`stacked_keras.grid_layers`), by registered name.
-_STACK_EVALUATORS = {
-    "stacked_keras>LSTMStack": ("LSTMStack", _eval_recurrent_stack),
-    "stacked_keras>GRUStack": ("GRUStack", _eval_recurrent_stack),
-}
-
-# The layer classes `forward` computes, by class name (Keras's, then stacked-keras's stacks).
-SUPPORTED_LAYERS: tuple[str, ...] = tuple(_EVALUATORS) + tuple(name for name, _ in _STACK_EVALUATORS.values())
+# The layer classes `forward` computes, by class name (Keras's, then stacked-keras's
+# whole-stack layers, `stacked_keras.grid_layers`, computed as L standard layers chained).
+SUPPORTED_LAYERS: tuple[str, ...] = tuple(_EVALUATORS) + tuple(STACK_LAYERS)
 
 
 def _evaluator_for(layer: Any) -> Callable[[Any, _LayerCall], tuple[list[np.ndarray], list[Any]]]:
@@ -471,8 +467,8 @@ def _evaluator_for(layer: Any) -> Callable[[Any, _LayerCall], tuple[list[np.ndar
     from stacked_keras.graph import OWN_LAYERS
 
     registered = keras.saving.get_registered_name(type(layer))
-    if registered in _STACK_EVALUATORS:  # LSTMStack / GRUStack: L standard layers chained
-        return _STACK_EVALUATORS[registered][1]
+    if layer_stack_class(type(layer)) is not None:  # LSTMStack / GRUStack: L standard layers chained
+        return _eval_recurrent_stack
     name = type(layer).__name__
     keras_class = getattr(keras.layers, name, None)
     own = OWN_LAYERS.get(registered)
