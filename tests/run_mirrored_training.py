@@ -22,7 +22,8 @@ Prints one JSON object on the last line of stdout:
     {"devices": [...], "replicas": 2, "mirrored_variables": true,
      "single_loss": [...], "mirrored_loss": [...],
      "max_weight_difference": ..., "fused": {the same for the fused stack,
-     and "max_difference_from_unfused"}, "presets": {name: [loss per epoch]}}
+     and "max_difference_from_unfused"}, "fused_training_data": {the fused
+     comparison with the mirrored model fed by `training_data`}, "presets": {name: [loss per epoch]}}
 
 Usage: `python tests/run_mirrored_training.py [--epochs N] [--preset-epochs N]
 [--presets NAME ...]`.
@@ -49,7 +50,7 @@ tf.config.set_logical_device_configuration(
 
 import keras  # noqa: E402
 
-from stacked_keras import zoo  # noqa: E402
+from stacked_keras import training_data, zoo  # noqa: E402
 from stacked_keras.builders import deep_lstm  # noqa: E402
 
 GLOBAL_BATCH = 16
@@ -84,8 +85,16 @@ def regression_stack(initial_weights=None, fused=False):
     return model
 
 
-def train(model, x, y, epochs: int) -> list[float]:
-    """Trains with `fit` in a fixed batch order; returns the loss of each epoch."""
+def train(model, x, y, epochs: int, pipeline: bool = False) -> list[float]:
+    """Trains with `fit` in a fixed batch order; returns the loss of each epoch.
+
+    `pipeline=True` feeds `stacked_keras.training_data(x, y, shuffle=False)`
+    instead of the arrays: the same batches through the tf.data pipeline.
+    """
+    if pipeline:
+        data = training_data(x, y, batch_size=GLOBAL_BATCH, shuffle=False)
+        history = model.fit(data, epochs=epochs, shuffle=False, verbose=0)
+        return [float(v) for v in history.history["loss"]]
     history = model.fit(
         x, y, batch_size=GLOBAL_BATCH, epochs=epochs, shuffle=False, verbose=0
     )
@@ -103,7 +112,7 @@ def _largest_difference(a, b) -> float:
     return max(float(np.max(np.abs(u - v))) for u, v in zip(a.get_weights(), b.get_weights()))
 
 
-def compare_single_and_mirrored(strategy, epochs: int, fused: bool = False) -> dict:
+def compare_single_and_mirrored(strategy, epochs: int, fused: bool = False, pipeline: bool = False) -> dict:
     """Trains the same stack on one device and mirrored over the strategy's devices.
 
     With `fused=True` the stack is the builder's one `LSTMStack` layer, started
@@ -118,7 +127,7 @@ def compare_single_and_mirrored(strategy, epochs: int, fused: bool = False) -> d
 
     with strategy.scope():
         mirrored = regression_stack(initial, fused=fused)
-    mirrored_loss = train(mirrored, x, y, epochs)
+    mirrored_loss = train(mirrored, x, y, epochs, pipeline=pipeline)
 
     result = {
         "single_loss": single_loss,
@@ -175,6 +184,8 @@ def main() -> None:
     result = {"devices": devices, "replicas": strategy.num_replicas_in_sync}
     result.update(compare_single_and_mirrored(strategy, args.epochs))
     result["fused"] = compare_single_and_mirrored(strategy, args.epochs, fused=True)
+    # The mirrored fused stack fed by training_data, against one device fed the arrays.
+    result["fused_training_data"] = compare_single_and_mirrored(strategy, args.epochs, fused=True, pipeline=True)
     result["presets"] = train_presets(strategy, args.presets, args.preset_epochs)
     print(json.dumps(result))
 
