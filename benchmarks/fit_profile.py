@@ -13,7 +13,9 @@ layers of U units, a one-unit regression head, Adam, MSE):
   (`shuffle=False`), `fit_spe` (compiled with `steps_per_execution=S`),
   `fit_dataset` (a cached, prefetched `tf.data.Dataset` given to `fit`),
   `fit_fused` (the builder's `fused=True` model: one `LSTMStack`/`GRUStack`
-  layer) and `bare_fused` (its bare step).
+  layer), `fit_fused_untimed`, `bare_fused` (its bare step), and `fit_data` /
+  `fit_fused_data` (the arrays fed as `stacked_keras.training_data(x, y,
+  batch_size=B)`, a shuffled `tf.data` pipeline without autotuning).
 
 Inside every `fit` run a callback records, per batch, the time between
 `on_train_batch_begin` and `on_train_batch_end` (the step function, logs
@@ -29,6 +31,7 @@ Usage:
     python -m benchmarks.fit_profile --cell gru --shape long --samples 1024
     python -m benchmarks.fit_profile --samples 512 2048 8192 # how the gap moves with the data size
     python -m benchmarks.fit_profile --variants fit_untimed fit_fused_untimed bare_fused  # the fused stack
+    python -m benchmarks.fit_profile --variants fit_data fit_fused fit_fused_data bare_fused
 """
 
 from __future__ import annotations
@@ -140,13 +143,18 @@ def main(argv: list[str] | None = None) -> int:
         runs: dict[str, Any] = {}
         phases: dict[str, list[dict[str, float]]] = {}
 
-        def fit_run(name: str, model: Any, data: Any = None, timed_phases: bool = True, **fit_args: Any) -> Any:
+        def fit_run(
+            name: str, model: Any, data: Any = None, timed_phases: bool = True, data_factory: Any = None,
+            **fit_args: Any,
+        ) -> Any:
             def run() -> None:
                 # A callback with its own on_train_batch_end turns Keras's asynchronous
                 # dispatch of batch-end callbacks off; fit_untimed keeps it on.
                 callbacks = [_phases_callback()] if timed_phases else []
                 start = time.perf_counter()
-                if data is not None:
+                if data_factory is not None:  # the pipeline is made inside the timed run, as users would
+                    model.fit(data_factory(), epochs=1, verbose=0, callbacks=callbacks, **fit_args)
+                elif data is not None:
                     model.fit(data, epochs=1, verbose=0, callbacks=callbacks, **fit_args)
                 else:
                     model.fit(x, y, batch_size=batch, epochs=1, verbose=0, callbacks=callbacks, **fit_args)
@@ -173,6 +181,13 @@ def main(argv: list[str] | None = None) -> int:
             elif variant == "fit_fused_untimed":
                 runs[variant] = fit_run(
                     variant, build(args.cell, units, layers, features, fused=True), timed_phases=False
+                )
+            elif variant in ("fit_data", "fit_fused_data"):
+                from stacked_keras import training_data
+
+                runs[variant] = fit_run(
+                    variant, build(args.cell, units, layers, features, fused=variant == "fit_fused_data"),
+                    data_factory=lambda: training_data(x, y, batch_size=batch), shuffle=False,
                 )
             elif variant == "fit_dataset":
                 dataset = (
