@@ -299,7 +299,9 @@ def deep_rnn(
             `GRUStack` layer named `{cell}_stack` (`stacked_keras.grid_layers`):
             the same stack, weights and results, computed by anti-diagonals of
             the time x depth grid, which trains faster on TensorFlow (see the
-            README's Performance section). It needs an all-LSTM or all-GRU
+            README's Performance section; feed `fit` with
+            `stacked_keras.training_data(x, y, batch_size=...)` to keep
+            the gain, `stacked_keras.fit_data` says why). It needs an all-LSTM or all-GRU
             stack with Keras's default cell settings and nothing between the
             layers (no bidirectional, dropout, layer_norm, residual,
             cell_kwargs or masked tokens); `True` on another stack is a

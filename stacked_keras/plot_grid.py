@@ -290,8 +290,10 @@ def draw_grid(painter: GridPainter, graph: ModelGraph, rows: list[Row], broken: 
         marker = painter.text(last - 0.5, -0.55, "\u22ef", ha="center", va="center", fontsize=12,
                               color="#555555", gid="elision")
         marker.set_gid("elision")
-        painter.text((1 + last) / 2, -0.8, f"timesteps {times[-2] + 1} to {times[-1] - 1} not drawn",
-                     ha="center", va="center", fontsize=8, color="#555555")
+        hidden_from, hidden_to = times[-2] + 1, times[-1] - 1
+        hidden = f"timestep {hidden_from}" if hidden_from == hidden_to else f"timesteps {hidden_from} to {hidden_to}"
+        painter.text((1 + last) / 2, -0.8, f"{hidden} not drawn", ha="center", va="center", fontsize=8,
+                     color="#555555")
     if stack_name is not None:
         painter.text((1 + last) / 2, out_level + 0.42, stack_name, ha="center", va="center",
                      fontsize=10, fontweight="bold")

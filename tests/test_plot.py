@@ -360,3 +360,11 @@ def test_seq2seq_encoder_labels_sit_left_so_the_hand_over_crosses_no_text():
     assert label.get_position()[0] < encoder_x and label.get_horizontalalignment() == "right"
     (decoder_label,) = [t for t in figure.axes[0].texts if "decoder_lstm_1: 64 units" in t.get_text()]
     assert decoder_label.get_horizontalalignment() == "left"
+
+
+def test_one_hidden_timestep_is_named_alone():
+    # Five timesteps drawn as t = 1, 2, 3, ..., 5: the note names timestep 4, not "timesteps 4 to 4".
+    model = keras.Sequential([keras.Input((5, 3)), keras.layers.LSTM(4, return_sequences=True), keras.layers.LSTM(2)])
+    figure = plot_stack(model)
+    assert "timestep 4 not drawn" in texts(figure)
+    assert "timesteps 4 to 4 not drawn" not in texts(figure)
