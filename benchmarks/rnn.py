@@ -465,18 +465,16 @@ def bench_cell_shape(
         for (name, metric), runs in seconds.items()
     }
     ratios: dict[str, float] = {}
-    for metric in ZOO_METRICS:
-        zoo_rate = throughput[f"zoo/{metric}"]["samples_per_s"]
-        ratios[f"zoo/keras {metric}"] = zoo_rate / throughput[f"keras/{KERAS_COUNTERPART[metric]}"]["samples_per_s"]
-        torch_key = f"torch/{TORCH_COUNTERPART[metric]}"
-        if torch_key in throughput:
-            ratios[f"zoo/torch {metric}"] = zoo_rate / throughput[torch_key]["samples_per_s"]
-    for metric in STACK_METRICS:
-        stack_rate = throughput[f"stack/{metric}"]["samples_per_s"]
-        ratios[f"stack/zoo {metric}"] = stack_rate / throughput[f"zoo/{metric}"]["samples_per_s"]
-        torch_key = f"torch/{TORCH_COUNTERPART[metric]}"
-        if torch_key in throughput:
-            ratios[f"stack/torch {metric}"] = stack_rate / throughput[torch_key]["samples_per_s"]
+    for name, metrics, baseline, counterpart in (
+        ("zoo", ZOO_METRICS, "keras", KERAS_COUNTERPART), ("stack", STACK_METRICS, "zoo", None)
+    ):
+        for metric in metrics:
+            rate = throughput[f"{name}/{metric}"]["samples_per_s"]
+            against = counterpart[metric] if counterpart else metric
+            ratios[f"{name}/{baseline} {metric}"] = rate / throughput[f"{baseline}/{against}"]["samples_per_s"]
+            torch_key = f"torch/{TORCH_COUNTERPART[metric]}"
+            if torch_key in throughput:
+                ratios[f"{name}/torch {metric}"] = rate / throughput[torch_key]["samples_per_s"]
     return {
         "cell": cell,
         "shape": dataclasses.asdict(shape),
@@ -532,9 +530,9 @@ def markdown_table(result: dict) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     for metric in STACK_METRICS:
         cells = [f"{LABELS[metric]}, fused stack (`fused=True`)", f"{rate[f'stack/{metric}']['samples_per_s']:.0f}", ""]
-        if has_torch:
-            cells += ["", f"{result['ratios'][f'stack/torch {metric}']:.2f}x"]
-        cells.append(f"{result['ratios'][f'stack/zoo {metric}']:.2f}x of zoo")
+        if has_torch:  # the stack's ratios, in the zoo's ratio columns, say whose they are
+            cells += ["", f"{result['ratios'][f'stack/torch {metric}']:.2f}x (stack/PyTorch)"]
+        cells.append(f"{result['ratios'][f'stack/zoo {metric}']:.2f}x (stack/zoo)")
         lines.append("| " + " | ".join(cells) + " |")
     if any(key.startswith("fused/") for key in rate):
         fused = ", ".join(

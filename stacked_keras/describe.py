@@ -56,7 +56,6 @@ TIME_DISTRIBUTED_NOTE = (
 
 _GATES = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}
 _CELL_OF = {"SimpleRNNCell": "SimpleRNN", "LSTMCell": "LSTM", "GRUCell": "GRU"}
-# stacked-keras's whole-stack layers (`stacked_keras.grid_layers`), by registered name.
 
 
 def _gated(gates: int, shape: str) -> str:

@@ -5,19 +5,23 @@ inside Keras (shuffled indices, a parallel gather, `prefetch(AUTOTUNE)`).
 Its autotuning thread wakes on a doubling timer (10 ms, 20 ms, ... up to a
 minute), and on TensorFlow 2.21 deleting the iterator at the end of an epoch
 waits for the thread's next wake-up: an epoch's wall time is rounded up to
-about 0.64, 1.3, 2.6, 5.1 or 10.2 s after its start. With the fused stack
-layers (`deep_rnn(..., fused=True)`) a 3 x 128 LSTM epoch over 2,048
-samples of 64 x 100 steps takes 3.6-3.9 s and is rounded up to 5.1 s. The
-same pipeline without autotuning has no such wait (`benchmarks.rnn` measures
-both; see the README's Performance section).
+about 0.64, 1.3, 2.6, 5.1 or 10.2 s after its start (at most one timer
+period later). With the fused stack layers (`deep_rnn(..., fused=True)`) a
+3 x 128 LSTM epoch over 2,048 samples of 100 steps, in batches of 64, takes
+3.8-4.4 s and is often rounded up to 5.1 s. The same pipeline without
+autotuning has no such wait (`benchmarks.rnn` and `benchmarks.fit_profile`
+measure both; see the README's Performance section).
 
 `training_data(x, y, batch_size=B)` is that pipeline with autotuning off, a
 fixed prefetch of two batches, and the same semantics as `fit(x, y,
 batch_size=B)`: every sample once per epoch, in a new order each epoch
 (indices are shuffled, not the samples, so nothing is copied), the last
-batch partial. `fit` takes it unchanged, progress bar and callbacks included:
+batch partial, floating-point arrays in Keras's float type (`fit` casts
+float64 to float32 too). `fit` takes it unchanged, progress bar and
+callbacks included (`shuffle=False` only silences Keras's warning that its
+own shuffling does not apply to a `tf.data` input):
 
-    model.fit(training_data(x, y, batch_size=64), epochs=10)
+    model.fit(training_data(x, y, batch_size=64), epochs=10, shuffle=False)
 
 Under `keras.utils.set_random_seed` the order, and so training, is the same
 run to run. It is a `tf.data.Dataset`, so it needs TensorFlow; `fit` reads it
@@ -40,8 +44,8 @@ def _checked_arrays(name: str, value: Any) -> Any:
     """`value` (an array, or a list/tuple/dict of arrays) as NumPy arrays, or a clear error."""
     if isinstance(value, dict):
         return {key: _checked_arrays(f"{name}[{key!r}]", item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)) and value and all(isinstance(item, np.ndarray) for item in value):
-        # Several arrays, one per model input (as `fit` reads a list of arrays).
+    if isinstance(value, (list, tuple)) and value and all(np.ndim(item) > 0 and hasattr(item, "shape") for item in value):
+        # Several arrays (NumPy, tensors), one per model input, as `fit` reads a list of arrays.
         return tuple(_checked_arrays(f"{name}[{i}]", item) for i, item in enumerate(value))
     try:
         array = np.asarray(value)
@@ -52,6 +56,10 @@ def _checked_arrays(name: str, value: Any) -> Any:
             f"training_data: {name} must be a numeric array with a batch axis first, got "
             f"{type(value).__name__} of dtype {array.dtype} and shape {array.shape}"
         )
+    if array.dtype.kind == "f":
+        import keras
+
+        array = array.astype(keras.backend.floatx(), copy=False)  # as fit casts float64 arrays
     return array
 
 
@@ -123,9 +131,9 @@ def training_data(
         raise ValueError("training_data: the arrays hold no samples")
 
     tf = import_tensorflow("training_data")
+    # Always a tuple: `fit` reads a 1-tuple as inputs alone, while a bare tuple
+    # of several inputs would be read as (x, y).
     data = tuple(parts.values())
-    if len(data) == 1:
-        data = data[0]
     indices = tf.data.Dataset.range(samples)
     if shuffle:
         indices = indices.shuffle(samples, seed=seed, reshuffle_each_iteration=True)

@@ -237,7 +237,7 @@ def stack_class(class_name: object, registered_name: object = None, module: obje
         return None
     if isinstance(registered_name, str) and registered_name not in STACK_REGISTERED_NAMES:
         return None
-    if isinstance(module, str) and module and not module.startswith("stacked_keras"):
+    if isinstance(module, str) and module and module != "stacked_keras" and not module.startswith("stacked_keras."):
         return None
     return name
 

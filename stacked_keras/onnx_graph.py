@@ -92,7 +92,7 @@ def refusal(layer: Any, reason: str, advice: str | None = None) -> UnsupportedLa
 
 
 def stack_layer_cell(layer: Any) -> str | None:
-    """`"LSTM"` or `"GRU"` for an `LSTMStack`/`GRUStack` (exact registered class), else `None`."""
+    """`"LSTM"` or `"GRU"` for stacked-keras's `LSTMStack`/`GRUStack` (`layer_stack_class`), else `None`."""
     from stacked_keras.keras_catalogue import STACK_LAYERS, layer_stack_class
 
     return STACK_LAYERS.get(layer_stack_class(type(layer)))

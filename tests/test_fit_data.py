@@ -133,3 +133,21 @@ def test_a_non_numeric_input_or_a_non_boolean_shuffle_is_a_type_error():
         training_data(np.array([{"a": 1}, None], dtype=object))
     with pytest.raises(TypeError, match=r"shuffle must be True or False, got 'yes'"):
         training_data(*_arrays(), shuffle="yes")
+
+
+def test_inputs_alone_stay_inputs_even_as_a_tuple_of_several():
+    # With y=None a tuple of two inputs must not be read by fit as (x, y).
+    x, _ = _numbered(4)
+    (single,) = list(training_data(x, batch_size=4, shuffle=False))
+    assert len(single) == 1
+    (pair,) = list(training_data((x, x * 2), batch_size=4, shuffle=False))
+    assert len(pair) == 1 and len(pair[0]) == 2
+    np.testing.assert_array_equal(pair[0][1].numpy(), x * 2)
+
+
+def test_float64_arrays_arrive_in_kerass_float_type_as_fit_casts_them():
+    x, y = _numbered(4)
+    batch_x, batch_y = next(iter(training_data(x.astype("float64"), y.astype("float64"), batch_size=4)))
+    assert batch_x.dtype == tf.float32 and batch_y.dtype == tf.float32
+    tokens = next(iter(training_data(np.arange(8).reshape(4, 2), y, batch_size=4)))[0]
+    assert tokens.dtype == tf.int64  # integer token ids keep their type

@@ -210,3 +210,16 @@ def test_saved_file_loads_the_same_stack_and_predicts_the_same(tmp_path, cell, s
     assert stack.get_config() == model.get_layer(f"{cell}_stack").get_config()
     x = _x()
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_only_stacked_kerass_own_stack_classes_count_as_stack_layers():
+    # Export, the reference and describe compute an LSTMStack as L LSTM layers; a class
+    # that only shares the name (another module, a prefix-alike package, a subclass) is not one.
+    from stacked_keras.grid_layers import GRUStack, LSTMStack
+    from stacked_keras.keras_catalogue import layer_stack_class
+
+    assert layer_stack_class(LSTMStack) == "LSTMStack" and layer_stack_class(GRUStack) == "GRUStack"
+    for module in ("my_lab.layers", "stacked_keras_ext.layers", "__main__"):
+        impostor = type("LSTMStack", (keras.layers.Layer,), {"__module__": module})
+        assert layer_stack_class(impostor) is None, module
+    assert layer_stack_class(type("MyStack", (LSTMStack,), {})) is None
